@@ -1,0 +1,15 @@
+"""`devkit down` (not implemented yet)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("down", help="down (not implemented yet)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    print("devkit down: not implemented yet")
+    return 1

@@ -1,0 +1,15 @@
+"""`devkit qr` (not implemented yet)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("qr", help="qr (not implemented yet)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    print("devkit qr: not implemented yet")
+    return 1

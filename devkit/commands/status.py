@@ -1,0 +1,15 @@
+"""`devkit status` (not implemented yet)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("status", help="status (not implemented yet)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    print("devkit status: not implemented yet")
+    return 1
