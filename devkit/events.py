@@ -92,7 +92,17 @@ class ShutdownProgress:
     at: float = field(default_factory=time.time)
 
 
-Event = StateChanged | LogLine | Notice | TargetsChanged | AllHealthy | ShutdownProgress
+@dataclass(frozen=True)
+class Stopped:
+    """The supervisor finished shutting down: every child is gone. Front ends exit on it."""
+
+    exit_code: int = 0
+    at: float = field(default_factory=time.time)
+
+
+Event = (
+    StateChanged | LogLine | Notice | TargetsChanged | AllHealthy | ShutdownProgress | Stopped
+)
 Subscriber = Callable[[Event], None]
 
 
@@ -123,6 +133,8 @@ class EventBus:
 
 class Controller(Protocol):
     """What a front end may ask of the supervisor. All methods are safe to call from any thread."""
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]: ...
 
     def snapshot(self) -> list[ComponentStatus]: ...
 

@@ -1,0 +1,97 @@
+"""The contract between the supervisor and a component (PostgreSQL, API, Metro, extra process).
+
+A service knows how to launch, probe and stop one thing. It does not decide when: restart
+policy, dependency order, backoff and state changes belong to the supervisor.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class ServiceContext:
+    """What the supervisor hands a service at start.
+
+    log(text, stream): one output line (the supervisor masks secrets and buffers it).
+    request_restart(reason): ask the supervisor for a restart (e.g. a watched file changed);
+        honoured also while the component is crashed.
+    notice(text, level): a message for the person (toast / headless line).
+    env: environment for children: os.environ + .env + what devkit computes
+        (DATABASE_URL, EXPO_PUBLIC_API_URL, ...).
+    """
+
+    log: Callable[[str, str], None]
+    request_restart: Callable[[str], None]
+    notice: Callable[[str, str], None]
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+class Service(ABC):
+    """One component. Subclasses set the class attributes or override them per instance."""
+
+    name: str = ""
+    backend: str = ""  # shown in the UI: "postgres · docker", "flask", "expo", "process"
+    depends_on: tuple[str, ...] = ()
+    required: bool = True  # `up --headless` fails when a required component cannot start
+    restart_policy: str = "always"  # always | on-failure | never
+    # True: a crash before the component was ever healthy in this run (syntax error) is not
+    # retried; the service calls request_restart when its inputs change.
+    wait_for_change_after_crash: bool = False
+    health_interval_starting: float = 0.05
+    health_interval_running: float = 2.0
+    start_timeout: float = 60.0
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return ()
+
+    @property
+    def url(self) -> str:
+        return ""
+
+    @property
+    def pid(self) -> int | None:
+        return None
+
+    @property
+    def container_id(self) -> str | None:
+        return None
+
+    def disabled_reason(self) -> str | None:
+        """Not None: do not start, show this reason (e.g. "no client/ folder")."""
+        return None
+
+    async def prepare(self, ctx: ServiceContext) -> None:  # noqa: B027 - optional hook
+        """Once per `up`, before the first start (watchers, image checks). Default: nothing."""
+
+    @abstractmethod
+    async def start(self, ctx: ServiceContext) -> None:
+        """Launch and return without waiting for health."""
+
+    @abstractmethod
+    async def health(self) -> Health:
+        """One quick probe (bounded by a timeout)."""
+
+    @abstractmethod
+    async def wait_exit(self) -> int:
+        """Return the exit code when the running thing stops on its own (or is stopped)."""
+
+    @abstractmethod
+    async def stop(self, timeout: float) -> None:
+        """Stop what start() launched: polite signal, then force after `timeout`."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Once at shutdown, after stop(): release watchers, clients, threads."""
+
+    def run_state(self) -> dict[str, object]:
+        """What runstate.json records so a later devkit can find leftovers (pid/pgid/container)."""
+        return {"pid": self.pid, "container_id": self.container_id, "ports": list(self.ports)}
