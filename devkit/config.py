@@ -87,6 +87,7 @@ class Settings:
     crash_loop_window: float = 60.0
     adb_reverse: bool = True
     processes: tuple[ProcessSettings, ...] = ()
+    components: tuple[str, ...] = ("postgres", "api", "metro")  # built-ins `up` runs
     env: Mapping[str, str] = field(default_factory=dict)  # values of .env (interpolated)
 
     # --- values read from .env, with defaults -----------------------------------------
@@ -237,6 +238,8 @@ def load_settings(root: Path | None = None, overrides: Mapping[str, Any] | None 
         elif key == "api_watch":
             values[key] = tuple(Path(str(p)) for p in raw)
         elif key == "api_watch_ignore":
+            values[key] = tuple(str(p) for p in raw)
+        elif key == "components":
             values[key] = tuple(str(p) for p in raw)
         else:
             values[key] = raw

@@ -1,15 +1,107 @@
-"""`devkit status` (not implemented yet)."""
+"""`devkit status [--json]`: components of the running devkit, from its run state file, with
+each pid and port probed live."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import socket
+import time
+from typing import Any
+
+from devkit.commands.down import state_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("status", help="status (not implemented yet)")
+    parser = subparsers.add_parser("status", help="components, state, health, pids, ports, uptime")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(run=run)
 
 
+def _port_open(port: int, timeout: float = 0.3) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _uptime(started: float | None, now: float) -> str:
+    if not started:
+        return "-"
+    seconds = int(now - started)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def collect(state_dir: Any) -> dict[str, Any]:
+    from devkit.runstate import find_leftovers, lock_is_held, read_state
+
+    running = lock_is_held(state_dir)
+    state = read_state(state_dir) or {}
+    now = time.time()
+    components = []
+    for name, entry in (state.get("components") or {}).items():
+        ports = [int(p) for p in entry.get("ports") or []]
+        alive = _pid_alive(entry.get("pid")) if entry.get("pid") else None
+        open_ports = {p: _port_open(p) for p in ports} if running else {}
+        recorded = entry.get("state", "unknown")
+        live = recorded
+        if running and recorded == "healthy" and (alive is False or not all(open_ports.values())):
+            live = "unhealthy"
+        components.append({
+            "name": name, "state": live if running else "stopped", "recorded_state": recorded,
+            "detail": entry.get("detail", ""), "backend": entry.get("backend", ""),
+            "pid": entry.get("pid") if alive else None,
+            "container_id": entry.get("container_id"), "ports": ports,
+            "ports_open": {str(p): v for p, v in open_ports.items()},
+            "url": entry.get("url", ""),
+            "uptime": _uptime(entry.get("started_at"), now) if running and alive is not False
+            else "-",
+            "restarts": entry.get("restarts", 0)})
+    leftovers = [] if running else [item.component for item in find_leftovers(state_dir)]
+    return {"running": running, "pid": state.get("pid") if running else None,
+            "lan_host": state.get("lan_host"), "components": components if running else [],
+            "leftovers": leftovers}
+
+
 def run(args: argparse.Namespace) -> int:
-    print("devkit status: not implemented yet")
-    return 1
+    settings = state_settings(args)
+    report = collect(settings.state_dir)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0 if report["running"] else 3
+    if not report["running"]:
+        print("devkit is not running")
+        if report["leftovers"]:
+            print(f"  left running by a devkit that was killed: {', '.join(report['leftovers'])}"
+                  "\n  fix: devkit down")
+        return 3
+    print(f"devkit is running (pid {report['pid']}); phones use {report['lan_host'] or '-'}")
+    header = ("COMPONENT", "STATE", "PID/CONTAINER", "PORTS", "UPTIME", "RESTARTS", "DETAIL")
+    rows = [header]
+    for c in report["components"]:
+        who = str(c["pid"] or "") or (c["container_id"] or "")[:12] or "-"
+        ports = ",".join(f"{p}{'' if c['ports_open'].get(str(p)) else '(closed)'}"
+                         for p in c["ports"]) or "-"
+        rows.append((c["name"], c["state"], who, ports, c["uptime"], str(c["restarts"]),
+                     c["detail"][:60]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False))
+              + "  " + row[-1])
+    return 0

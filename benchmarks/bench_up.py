@@ -1,0 +1,145 @@
+"""`devkit up --headless` to "all components healthy": medians over several runs, one machine run.
+
+Scenarios (each in a temp project; nothing is left running):
+  engine      extra processes only (a TCP server + the stand-in Metro): devkit's own overhead
+  native-warm components = ["postgres"], db_backend = "native", cluster already initialised
+  native-cold the same from nothing (.devkit/postgres removed before each run: initdb included)
+The postgres scenarios need devkit.services.postgres (skipped with a note until it exists).
+Targets (issue 6): native-warm under 1 s, native-cold under 2 s.
+
+Run: .venv/bin/python benchmarks/bench_up.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.ports import free_port  # noqa: E402
+from tests.support.standins import make_project, py_command  # noqa: E402
+
+SERVE = ("import socket, sys, time; s = socket.socket(); "
+         "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+         "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); time.sleep(600)")
+READY = "all components healthy"
+
+
+def time_up(root: Path, timeout: float = 60) -> float:
+    """Seconds from spawning `devkit up --headless` to its all-healthy line; then SIGTERM."""
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+    begun = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "devkit", "--root", str(root), "up",
+                             "--headless"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env)
+    elapsed = None
+    lines = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if READY in line:
+                elapsed = time.perf_counter() - begun
+                break
+            if time.perf_counter() - begun > timeout:
+                break
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if elapsed is None:
+        raise RuntimeError("devkit never became healthy:\n" + "".join(lines[-20:]))
+    return elapsed
+
+
+def time_command(argv: list[str]) -> float:
+    begun = time.perf_counter()
+    subprocess.run(argv, check=True, capture_output=True)
+    return time.perf_counter() - begun
+
+
+def median(fn, runs: int, before=None) -> tuple[float, list[float]]:  # noqa: ANN001
+    values = []
+    for _ in range(runs):
+        if before:
+            before()
+        values.append(fn())
+    return statistics.median(values), values
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="h3-bench-"))
+    results: dict[str, float] = {}
+    try:
+        python, _ = median(lambda: time_command([sys.executable, "-c", "pass"]), args.runs)
+        cli, _ = median(lambda: time_command([sys.executable, "-m", "devkit", "--version"]),
+                        args.runs)
+        results["python -c pass"] = python
+        results["devkit --version"] = cli
+
+        web = free_port()
+        engine = make_project(base / "engine", {
+            "web": {"command": py_command(SERVE) + f" {web}",
+                    "readiness": {"tcp": f"127.0.0.1:{web}"}}},
+            components=("metro",), expo_client=True,
+            env={"METRO_PORT": str(free_port()), "PORT": str(free_port())})
+        results["up: engine (tcp server + stand-in metro)"], _ = median(
+            lambda: time_up(engine), args.runs)
+
+        if importlib.util.find_spec("devkit.services.postgres") is None:
+            print("native-warm / native-cold: skipped (devkit.services.postgres not there yet)")
+        else:
+            pg_port = free_port()
+            native = make_project(base / "native", components=("postgres",),
+                                  extra={"db_backend": "native"},
+                                  env={"POSTGRES_PORT": str(pg_port), "POSTGRES_USER": "aios",
+                                       "POSTGRES_DB": "aios",
+                                       "DATABASE_URL": f"postgresql://aios:pw-standin-123@"
+                                                       f"127.0.0.1:{pg_port}/aios"})
+            time_up(native)  # creates the cluster
+            results["up: native postgres, existing cluster"], _ = median(
+                lambda: time_up(native), args.runs)
+
+            def wipe() -> None:
+                shutil.rmtree(native / ".devkit", ignore_errors=True)
+
+            results["up: native postgres, from nothing"], _ = median(
+                lambda: time_up(native), max(3, args.runs // 2), before=wipe)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+    print(f"medians over {args.runs} runs (one machine run):")
+    for name, value in results.items():
+        print(f"  {name:<45} {value * 1000:8.0f} ms")
+    engine_time = results["up: engine (tcp server + stand-in metro)"]
+    print(f"  engine up / python start ratio: {engine_time / python:.1f}x; "
+          f"devkit import+CLI overhead {1000 * (cli - python):.0f} ms; "
+          f"engine beyond the CLI's own start {1000 * (engine_time - cli):.0f} ms")
+    for name, target in (("up: native postgres, existing cluster", 1.0),
+                         ("up: native postgres, from nothing", 2.0)):
+        if name in results:
+            verdict = "meets" if results[name] < target else "MISSES"
+            print(f"  {name}: {results[name]:.2f}s {verdict} the {target:g}s target "
+                  f"({results[name] / target:.2f} of it)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

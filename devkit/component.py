@@ -1,0 +1,67 @@
+"""The supervisor's per-component bookkeeping: wishes (wanted, restart), pacing, last lines."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+
+from devkit.backoff import Backoff, CrashLoopDetector
+from devkit.events import ComponentStatus, State
+from devkit.services.base import Service, ServiceContext
+
+LAST_ERROR_LINES = 30
+STABLE_AFTER = 10.0  # a run healthy this long resets the backoff
+
+
+class Component:
+    """Runtime facts about one service. Touched only on the supervisor's loop."""
+
+    def __init__(self, service: Service, *, backoff_initial: float, backoff_cap: float,
+                 crash_limit: int, crash_window: float, clock: Callable[[], float]) -> None:
+        self.service = service
+        self.name = service.name
+        self.disabled_reason = service.disabled_reason()
+        self.state = State.DISABLED if self.disabled_reason else State.STOPPED
+        self.detail = self.disabled_reason or ""
+        self.started_at: float | None = None
+        self.restarts = 0
+        self.last_error: tuple[str, ...] = ()
+        self.wanted = self.disabled_reason is None
+        self.restart_pending = False
+        self.restart_reason = ""
+        self.gave_up = False
+        self.ever_started = False  # start() was called at least once: stop() is owed
+        self.runs = 0
+        self.healthy_since: float | None = None
+        self.healthy_this_run = False
+        self.tail: deque[str] = deque(maxlen=LAST_ERROR_LINES)
+        self.backoff = Backoff(backoff_initial, backoff_cap)
+        self.crashes = CrashLoopDetector(crash_limit, crash_window, clock)
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self.ctx: ServiceContext | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.disabled_reason is None
+
+    def status(self) -> ComponentStatus:
+        svc = self.service
+        running = self.state not in (State.STOPPED, State.CRASHED, State.DISABLED)
+        return ComponentStatus(
+            name=self.name, backend=svc.backend, state=self.state, detail=self.detail,
+            pid=svc.pid if running else None,
+            container_id=svc.container_id if running else None,
+            ports=tuple(svc.ports), url=svc.url,
+            started_at=self.started_at if running else None, restarts=self.restarts,
+            last_error=self.last_error, required=svc.required)
+
+    def run_state(self) -> dict[str, object]:
+        entry: dict[str, object] = dict(self.service.run_state())
+        entry.update(state=str(self.state), detail=self.detail, restarts=self.restarts,
+                     started_at=self.started_at, url=self.service.url,
+                     backend=self.service.backend, required=self.service.required,
+                     updated_at=time.time())
+        return entry

@@ -1,0 +1,95 @@
+"""Bounded per-component log buffers, a merged view, and secret masking.
+
+Every line a component prints goes through `LogStore.append`: secrets are masked first (values
+of JWT_SECRET, POSTGRES_PASSWORD and other *SECRET*/*PASSWORD*/*TOKEN* variables, and the
+password part of any URL), then kept in the component's ring buffer and the merged one.
+Memory stays bounded however chatty a component is. Safe to call from any thread.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping
+
+from devkit.events import LogLine
+
+MASK = "****"
+_SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|PRIVATE_KEY)", re.IGNORECASE)
+# scheme://user:password@host -> scheme://user:****@host
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/?#\s@]*:)([^@\s/]+)(@)")
+MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words
+
+
+class Masker:
+    """Replaces known secret values and URL passwords with ****."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        values = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len,
+                        reverse=True)
+        self._values = values
+        self._pattern = re.compile("|".join(re.escape(v) for v in values)) if values else None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Masker:
+        """Secrets are the values of variables whose names say they are secret."""
+        return cls(value for name, value in env.items() if _SECRET_NAME.search(name))
+
+    def __call__(self, text: str) -> str:
+        if "://" in text and "@" in text:
+            text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + m.group(3), text)
+        if self._pattern is not None:
+            text = self._pattern.sub(MASK, text)
+        return text
+
+
+def mask_url(url: str) -> str:
+    """postgresql://user:secret@host/db -> postgresql://user:****@host/db."""
+    return Masker()(url)
+
+
+class LogStore:
+    """One ring buffer per component (`lines_per_component` lines) plus a merged ring buffer."""
+
+    def __init__(self, lines_per_component: int = 10_000, masker: Masker | None = None,
+                 merged_lines: int | None = None) -> None:
+        if lines_per_component < 1:
+            raise ValueError("lines_per_component must be at least 1")
+        self.lines_per_component = lines_per_component
+        self.masker = masker or Masker()
+        self._merged: deque[LogLine] = deque(maxlen=merged_lines or lines_per_component * 4)
+        self._per: dict[str, deque[LogLine]] = {}
+        self._lock = threading.Lock()
+        self.total = 0  # lines ever appended (the UI uses it to see that something is new)
+
+    def append(self, component: str, text: str, stream: str = "stdout") -> LogLine:
+        line = LogLine(component=component, text=self.masker(text), stream=stream)
+        with self._lock:
+            buffer = self._per.get(component)
+            if buffer is None:
+                buffer = self._per[component] = deque(maxlen=self.lines_per_component)
+            buffer.append(line)
+            self._merged.append(line)
+            self.total += 1
+        return line
+
+    def lines(self, component: str | None = None, limit: int | None = None) -> list[LogLine]:
+        """The newest `limit` lines (all when None) of one component, or merged when None."""
+        with self._lock:
+            source = self._merged if component is None else self._per.get(component, ())
+            items = list(source)
+        return items[-limit:] if limit else items
+
+    def tail(self, component: str, count: int) -> tuple[str, ...]:
+        return tuple(line.text for line in self.lines(component, count))
+
+    def clear(self, component: str | None = None) -> None:
+        with self._lock:
+            if component is None:
+                self._merged.clear()
+                self._per.clear()
+            else:
+                self._per.pop(component, None)
+                self._merged = deque((x for x in self._merged if x.component != component),
+                                     maxlen=self._merged.maxlen)

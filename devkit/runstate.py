@@ -1,0 +1,258 @@
+"""`.devkit/`: the run lock and the state file of a running `devkit up`.
+
+The lock (fcntl.flock on .devkit/devkit.lock) is held for the whole life of `devkit up`; the
+kernel drops it when devkit dies, even by kill -9, so "lock free + state file present" means
+leftovers. The state file (.devkit/runstate.json, replaced atomically) records devkit's pid and,
+per component, pid, process group, process start time (so a reused pid is never killed),
+container id, ports and the last known status, for `devkit status` and for cleanup.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devkit.errors import AlreadyRunningError
+
+LOCK_NAME = "devkit.lock"
+STATE_NAME = "runstate.json"
+
+
+def process_start_time(pid: int) -> float | None:
+    import psutil
+
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError):
+        return None
+
+
+class RunLock:
+    """An exclusive, non-blocking lock; `acquire` raises AlreadyRunningError naming the pid."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.path = state_dir / LOCK_NAME
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            pid = holder_pid(self.state_dir)
+            who = f" (pid {pid})" if pid else ""
+            raise AlreadyRunningError(
+                f"devkit is already running{who} for {self.state_dir.parent}",
+                "use that one (its dashboard or `devkit status`), or stop it: devkit down",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def lock_is_held(state_dir: Path) -> bool:
+    """True while some `devkit up` holds the lock (checked without taking it for long)."""
+    path = state_dir / LOCK_NAME
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing releases our probe lock
+    return False
+
+
+def holder_pid(state_dir: Path) -> int | None:
+    try:
+        text = (state_dir / LOCK_NAME).read_text().strip()
+        return int(text) if text else None
+    except (OSError, ValueError):
+        state = read_state(state_dir)
+        return state.get("pid") if state else None
+
+
+# --- the state file ----------------------------------------------------------------------------
+def read_state(state_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((state_dir / STATE_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class RunState:
+    """The state file of the running devkit; components update it as they start and stop."""
+
+    state_dir: Path
+    pid: int = field(default_factory=os.getpid)
+    started_at: float = field(default_factory=time.time)
+    components: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # lan host, targets, ...
+
+    @property
+    def path(self) -> Path:
+        return self.state_dir / STATE_NAME
+
+    def record(self, component: str, **values: Any) -> None:
+        """Merge values for a component (pid -> pgid and start time added); write the file."""
+        entry = self.components.setdefault(component, {})
+        pid = values.get("pid")
+        if "pid" in values and not pid:  # stopped: forget the group, its id may be reused
+            values.update(pgid=None, create_time=None)
+        if pid and pid != entry.get("pid"):
+            try:
+                values.setdefault("pgid", os.getpgid(pid))
+            except ProcessLookupError:
+                values.setdefault("pgid", pid)
+            values.setdefault("create_time", process_start_time(pid))
+        entry.update(values)
+        self.write()
+
+    def write(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        data = {"pid": self.pid, "started_at": self.started_at,
+                "components": self.components, **self.extra}
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+# --- leftovers of a devkit that was killed ------------------------------------------------------
+@dataclass(frozen=True)
+class Leftover:
+    component: str
+    pid: int | None
+    pgid: int | None
+    container_id: str | None
+
+
+def _leader(entry: dict[str, Any]) -> str:
+    """"alive" (same process), "gone" (no such pid) or "reused" (another process has the pid)."""
+    pid = entry.get("pid")
+    if not pid:
+        return "gone"
+    started = process_start_time(pid)
+    if started is None:
+        return "gone"
+    recorded = entry.get("create_time")
+    if recorded is None or abs(started - float(recorded)) < 1.0:
+        return "alive"
+    return "reused"
+
+
+def _group_alive(pgid: int) -> bool:
+    if pgid == os.getpgid(0):  # never our own group
+        return False
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def find_leftovers(state_dir: Path, locked_by_us: bool = False) -> list[Leftover]:
+    """What a dead devkit recorded that still runs. Empty while another devkit holds the lock."""
+    if not locked_by_us and lock_is_held(state_dir):
+        return []
+    state = read_state(state_dir) or {}
+    found = []
+    for name, entry in (state.get("components") or {}).items():
+        pgid = entry.get("pgid") or entry.get("pid")
+        leader = _leader(entry)
+        pid_alive = leader == "alive"
+        # The leader may be gone while its group lives on (workers, grandchildren). A pid is
+        # never handed out while a group with that id exists, so "reused" means the group died.
+        group_alive = bool(pgid) and (pid_alive or (leader == "gone" and _group_alive(pgid)))
+        if pid_alive or group_alive or entry.get("container_id"):
+            found.append(Leftover(name, entry.get("pid") if pid_alive else None,
+                                  pgid if group_alive else None, entry.get("container_id")))
+    return found
+
+
+def _stop_container(container_id: str, timeout: float) -> str:
+    try:
+        import docker
+        from docker.errors import DockerException, NotFound
+    except ImportError:
+        return f"container {container_id[:12]}: docker SDK missing, not stopped"
+    try:
+        client = docker.from_env(timeout=max(timeout + 5, 10))
+        try:
+            container = client.containers.get(container_id)
+        except NotFound:
+            return ""
+        if container.status != "running":
+            return ""
+        container.stop(timeout=int(timeout))
+        return f"stopped container {container.name} ({container_id[:12]})"
+    except DockerException as exc:
+        return f"container {container_id[:12]} not stopped: {exc}"
+
+
+def clean_leftovers(state_dir: Path, timeout: float = 10.0,
+                    log: Callable[[str], None] = lambda text: None,
+                    locked_by_us: bool = False) -> list[Leftover]:
+    """Stop what a killed devkit left: SIGTERM to each group, SIGKILL after `timeout`."""
+    if not locked_by_us and lock_is_held(state_dir):
+        return []
+    leftovers = find_leftovers(state_dir, locked_by_us=True)
+    groups = [item for item in leftovers if item.pgid]
+    for item in groups:
+        log(f"stopping {item.component} left by a previous devkit (process group {item.pgid})")
+        try:
+            os.killpg(item.pgid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + timeout
+    while groups and time.monotonic() < deadline:
+        groups = [item for item in groups if _group_alive(item.pgid or 0)]
+        if groups:
+            time.sleep(0.02)
+    for item in groups:
+        log(f"{item.component} did not stop in {timeout:g}s: SIGKILL to group {item.pgid}")
+        try:
+            os.killpg(item.pgid or 0, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    for item in leftovers:
+        if item.container_id:
+            message = _stop_container(item.container_id, timeout)
+            if message:
+                log(message)
+    (state_dir / STATE_NAME).unlink(missing_ok=True)
+    return leftovers

@@ -1,0 +1,118 @@
+"""The supervisor's network side: the LAN address phones use, its changes, adb reverse.
+
+The first detection runs in a thread while components prepare; starts wait for it (a few ms)
+so Metro gets the right address. On a change, TargetsChanged is published and every service
+with `set_lan_host(host) -> bool` returning True is restarted (Metro).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from typing import TYPE_CHECKING, Any
+
+from devkit.events import TargetsChanged
+
+if TYPE_CHECKING:
+    from devkit.supervisor import Supervisor
+
+FALLBACK_HOST = "127.0.0.1"
+WATCH_INTERVAL = 3.0
+
+
+def _available(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+class NetworkSide:
+    def __init__(self, supervisor: Supervisor, host_override: str | None, enabled: bool) -> None:
+        self.sup = supervisor
+        self.host_override = host_override
+        self.enabled = enabled
+        self.lan_host = host_override or FALLBACK_HOST
+        self.choice: Any = None
+        self._ready: asyncio.Event | None = None
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- detection ---------------------------------------------------------------------------
+    def _detect(self) -> Any:
+        from devkit.net import detect_lan
+
+        s = self.sup.settings
+        return detect_lan(s.env, self.host_override, api_port=s.api_port,
+                          metro_port=s.metro_port)
+
+    def start(self) -> None:
+        self._ready = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._tasks.append(asyncio.create_task(self._run(), name="network"))
+
+    async def ready(self) -> None:
+        if self._ready is not None:
+            await self._ready.wait()
+
+    async def _run(self) -> None:
+        assert self._ready is not None
+        can_detect = self.enabled and _available("devkit.net")
+        if can_detect:
+            try:
+                self.choice = await asyncio.to_thread(self._detect)
+                self.lan_host = self.choice.host
+                for warning in getattr(self.choice, "warnings", ()):
+                    self.sup._notice(warning, "warning")
+            except Exception as exc:  # noqa: BLE001 - fall back to loopback, say why
+                self.sup._notice(f"LAN detection failed ({exc}); using {self.lan_host}",
+                                 "warning")
+        self._apply(self.lan_host, restart=False)
+        self._ready.set()
+        if not self.enabled:
+            return
+        if can_detect and _available("devkit.netwatch"):
+            from devkit.netwatch import NetworkWatcher
+
+            watcher = NetworkWatcher(self._detect, self._changed, WATCH_INTERVAL,
+                                     initial=self.choice)
+            self._tasks.append(asyncio.create_task(watcher.run(self._stop), name="netwatch"))
+        if self.sup.settings.adb_reverse and _available("devkit.adb"):
+            from devkit.adb import AdbReverser
+
+            s = self.sup.settings
+            reverser = AdbReverser((s.api_port, s.metro_port),
+                                   lambda text: self.sup._log("devkit", text, "devkit"))
+            if reverser.available:
+                self._tasks.append(asyncio.create_task(reverser.run(self._stop), name="adb"))
+
+    def _changed(self, choice: Any) -> None:
+        self.choice = choice
+        self.sup._notice(f"network changed: phones now use {choice.host}"
+                         f" ({getattr(choice, 'reason', '')})", "info")
+        self._apply(choice.host, restart=True)
+
+    def _apply(self, host: str, restart: bool) -> None:
+        self.lan_host = host
+        for c in self.sup.components.values():
+            setter = getattr(c.service, "set_lan_host", None)
+            if setter is not None and setter(host) and restart and c.enabled and c.ever_started:
+                self.sup._restart(c.name, f"LAN address changed to {host}")
+        if self.sup.runstate is not None:
+            self.sup.runstate.extra["lan_host"] = host
+            try:
+                self.sup.runstate.write()
+            except OSError:
+                pass
+        self.sup.bus.publish(TargetsChanged(host))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            if not task.done():
+                try:
+                    await asyncio.wait_for(asyncio.shield(task), 1.0)
+                except (TimeoutError, Exception):  # noqa: BLE001
+                    task.cancel()
+        if self._ready is not None:
+            self._ready.set()
