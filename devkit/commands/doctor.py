@@ -1,15 +1,43 @@
-"""`devkit doctor` (not implemented yet)."""
+"""`devkit doctor [--json]`: check the development environment; exit 1 when a check fails.
+
+A configuration error (malformed .env, unknown [tool.devkit] key) does not stop the doctor:
+it becomes the first failed check and the rest run on default settings.
+"""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
+from pathlib import Path
+
+from devkit.commands.common import settings_from
+from devkit.config import Settings, find_root
+from devkit.doctor import CheckResult, DoctorContext, run_checks
+from devkit.doctor.report import as_json, as_text
+from devkit.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("doctor", help="doctor (not implemented yet)")
+    parser = subparsers.add_parser(
+        "doctor", help="check Python, Node, Docker/PostgreSQL, .env, ports, disk, LAN, backups")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(run=run)
 
 
+def _default_settings(args: argparse.Namespace) -> Settings:
+    root = Path(args.root).resolve() if getattr(args, "root", None) else find_root()
+    plain = Settings(root=root)
+    return replace(plain, compose_file=root / plain.compose_file,
+                   state_dir=root / plain.state_dir, client_dir=root / plain.client_dir)
+
+
 def run(args: argparse.Namespace) -> int:
-    print("devkit doctor: not implemented yet")
-    return 1
+    first: list[CheckResult] = []
+    try:
+        ctx = DoctorContext(settings_from(args))
+    except ConfigError as exc:
+        first.append(CheckResult("config", "fail", exc.message, exc.hint))
+        ctx = DoctorContext(_default_settings(args), config_error=exc.message)
+    results = first + run_checks(ctx)
+    print(as_json(results) if args.json else as_text(results))
+    return 1 if any(r.status == "fail" for r in results) else 0
