@@ -4,18 +4,23 @@ signals, leftovers after kill -9, port conflicts, a malformed .env, a second `up
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
 from devkit.runstate import read_state
+from tests.support.devkit_proc import (
+    Output,
+    alive,
+    devkit,
+    kill_everything_recorded,
+    process_tree,
+    run_devkit,
+)
 from tests.support.ports import free_port
 from tests.support.standins import make_project, py_command
 from tests.support.wait import wait_for
@@ -30,45 +35,6 @@ STUBBORN = ("import signal, subprocess, sys, time; signal.signal(signal.SIGTERM,
             "print('stubborn ready', flush=True); time.sleep(600)")
 
 
-def devkit(root: Path, *args: str, **kwargs: object) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
-    return subprocess.Popen([sys.executable, "-m", "devkit", "--root", str(root), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env, start_new_session=True, **kwargs)  # type: ignore[arg-type]
-
-
-def run_devkit(root: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "devkit", "--root", str(root), *args],
-                          capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "NO_COLOR": "1"})
-
-
-class Output:
-    """Collects a process's output lines on a thread, so waits never block on a pipe."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.lines: list[str] = []
-        self.proc = proc
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def has(self, text: str) -> bool:
-        return any(text in line for line in self.lines)
-
-    def wait(self, text: str, timeout: float = 20) -> None:
-        wait_for(lambda: self.has(text), timeout, what=f"{text!r} in output:\n"
-                 + "\n".join(self.lines[-30:]))
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[tuple[Path, int, int]]:
     web_port, metro_port = free_port(), free_port()
@@ -80,43 +46,14 @@ def project(tmp_path: Path) -> Iterator[tuple[Path, int, int]]:
     }, components=("metro",), expo_client=True,
         env={"METRO_PORT": str(metro_port), "PORT": str(free_port())})
     yield root, web_port, metro_port
-    _kill_everything_recorded(root)
-
-
-def _kill_everything_recorded(root: Path) -> None:
-    """Safety net so a failing test never leaves processes behind."""
-    state = read_state(root / ".devkit") or {}
-    for entry in (state.get("components") or {}).values():
-        try:
-            os.killpg(int(entry.get("pgid") or 0), signal.SIGKILL)
-        except (ProcessLookupError, PermissionError, ValueError):
-            pass
-
-
-def _tree(pid: int) -> list[int]:
-    try:
-        proc = psutil.Process(pid)
-        return [pid] + [p.pid for p in proc.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
-
-
-def _alive(pids: list[int]) -> list[int]:
-    alive = []
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                alive.append(pid)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
+    kill_everything_recorded(root)
 
 
 def _start_healthy(root: Path) -> tuple[subprocess.Popen[str], Output, list[int]]:
     proc = devkit(root, "up", "--headless")
     out = Output(proc)
     out.wait("all components healthy")
-    tree = wait_for(lambda: (t := _tree(proc.pid)) and len(t) >= 5 and t, 10,
+    tree = wait_for(lambda: (t := process_tree(proc.pid)) and len(t) >= 5 and t, 10,
                     what="devkit, web, stubborn + grandchild, metro")
     return proc, out, tree
 
@@ -131,7 +68,7 @@ def test_signal_gives_ordered_shutdown_and_leaves_no_process(project, sig) -> No
     assert state and state["pid"] == proc.pid and set(state["components"]) >= {"web", "metro"}
     proc.send_signal(sig)
     assert proc.wait(timeout=30) == 0, out.text
-    assert _alive(tree) == [], out.text
+    assert alive(tree) == [], out.text
     stopped = [line.split("| ")[1] for line in out.lines if "stopped" in line and "| " in line]
     order = [s.split()[0] for s in stopped if s.endswith("stopped") and " " in s]
     assert order.index("stubborn") < order.index("web")  # dependents first
@@ -149,7 +86,7 @@ def test_second_ctrl_c_forces(project) -> None:  # noqa: ANN001
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=15)
     assert out.has("second Ctrl-C")
-    assert _alive(tree) == []
+    assert alive(tree) == []
 
 
 def test_kill_9_of_devkit_then_down_cleans_up(project) -> None:  # noqa: ANN001
@@ -158,12 +95,12 @@ def test_kill_9_of_devkit_then_down_cleans_up(project) -> None:  # noqa: ANN001
     proc.kill()
     proc.wait()
     children = [pid for pid in tree if pid != proc.pid]
-    assert _alive(children)  # the children outlived devkit...
+    assert alive(children)  # the children outlived devkit...
     status = run_devkit(root, "status")
     assert status.returncode == 3 and "devkit down" in status.stdout
     down = run_devkit(root, "down")
     assert down.returncode == 0 and "cleaned up" in down.stdout, down.stdout + down.stderr
-    wait_for(lambda: not _alive(children), 10, what="leftovers gone")
+    wait_for(lambda: not alive(children), 10, what="leftovers gone")
     again = run_devkit(root, "down")
     assert "nothing left" in again.stdout
 
@@ -177,11 +114,11 @@ def test_kill_9_of_devkit_then_up_cleans_up_and_starts(project) -> None:  # noqa
     second, out2, tree2 = _start_healthy(root)
     try:
         assert out2.has("cleaned up")
-        assert not _alive(children)
+        assert not alive(children)
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=30)
-    assert _alive(tree2) == []
+    assert alive(tree2) == []
 
 
 def test_second_up_says_already_running_and_status_and_down_work(project) -> None:  # noqa: ANN001
@@ -200,7 +137,7 @@ def test_second_up_says_already_running_and_status_and_down_work(project) -> Non
     down = run_devkit(root, "down")
     assert down.returncode == 0 and f"pid {proc.pid}) stopped" in down.stdout
     assert proc.wait(timeout=5) == 0
-    assert _alive(tree) == []
+    assert alive(tree) == []
 
 
 def test_port_conflict_names_the_holder_and_starts_nothing(project) -> None:  # noqa: ANN001
