@@ -15,6 +15,7 @@ from devkit.events import Event, State, StateChanged
 from devkit.services.base import Service
 from devkit.services.process import CommandService
 from devkit.supervisor import Supervisor
+from tests.support.devkit_proc import alive as descendants_alive  # noqa: F401 - re-exported
 
 
 def settings(tmp_path: Path, **values: Any) -> Settings:
@@ -80,17 +81,6 @@ class Harness:
         return [(e.component, e.new) for e in self.events
                 if isinstance(e, StateChanged) and e.old != e.new
                 and (name is None or e.component == name)]
-
-
-def descendants_alive(pids: list[int]) -> list[int]:
-    alive = []
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                alive.append(pid)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
 
 
 def own_children() -> list[int]:
