@@ -1,0 +1,68 @@
+"""The AIOS API: a Flask app factory wiring config, logging, database pool, metrics and routes.
+
+create_app() is cheap and never touches the network: the database pool opens on first use (or
+when `python -m server` asks it to, in the background), so the API starts while PostgreSQL is
+still down and recovers without a restart.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask, request
+
+from server.config import Config
+
+API_PREFIX = "/api/v1"
+ALIAS_PREFIX = "/api"
+
+
+def create_app(config: Config | None = None) -> Flask:
+    from server import auth, db, errors, logs, metrics, notes, openapi, status, version_gate
+    from server.errors import ApiError
+
+    if config is None:
+        config = Config.from_env(os.environ)
+    app = Flask(__name__, static_folder=None)
+    app.config["AIOS_CONFIG"] = config
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.config["TESTING"] = config.app_env == "test"
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    app_logs = logs.init_app(app, config.log_dir, config.log_level, config.app_env)
+    database = db.init_app(app, config.database_url, config.db_pool_min, config.db_pool_max)
+    metrics.init_app(app, database)
+    errors.register(app)
+
+    @app.before_request
+    def _body_limit() -> None:
+        length = request.content_length
+        if length is not None and length > config.max_body_bytes:
+            raise ApiError(413, "payload_too_large",
+                           f"the request body is {length} bytes; this server accepts at most "
+                           f"{config.max_body_bytes} bytes (MAX_BODY_BYTES)")
+
+    version_gate.init_app(app, config.min_app_version)
+
+    app.register_blueprint(status.bp)
+    app.register_blueprint(openapi.bp)
+    app.register_blueprint(auth.bp, url_prefix=API_PREFIX)
+    app.register_blueprint(notes.bp, url_prefix=API_PREFIX)
+    app.register_blueprint(auth.bp, url_prefix=ALIAS_PREFIX, name="auth_alias")
+    app.register_blueprint(notes.bp, url_prefix=ALIAS_PREFIX, name="notes_alias")
+    if config.app_env != "test":  # a real server process (python -m server, gunicorn, devkit)
+        app_logs.adopt_process_loggers()
+    app_logs.logger.debug("app created (env %s)", config.app_env)
+    return app
+
+
+def close_app(app: Flask) -> None:
+    """Close the app's pool and log files (tests create many apps in one process)."""
+    from server import db, logs
+
+    database = app.extensions.get(db.EXTENSION)
+    if database is not None:
+        database.close()
+    app_logs = app.extensions.get(logs.EXTENSION)
+    if app_logs is not None:
+        app_logs.close()

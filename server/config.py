@@ -1,0 +1,138 @@
+"""Configuration from environment variables only, checked once at startup.
+
+A missing or malformed value raises ConfigError with one line naming the variable and the fix,
+so `python -m server` can print it and exit instead of failing later inside a request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+APP_ENVS = ("development", "production", "test")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MIN_SECRET_LENGTH = 32
+# Secrets that ship in examples or docs: never acceptable in production.
+KNOWN_WEAK_SECRETS = frozenset({
+    "dev_secret_change_in_production", "changeme", "change_me", "change-me", "secret",
+    "jwt_secret", "password", "default", "dev", "development", "test", "example",
+    "your_secret_here", "your-secret-key", "supersecret", "please_change_me",
+})
+VERSION_RE = re.compile(r"^\s*v?(\d+(?:\.\d+)*)")
+SECRET_FIX = "set JWT_SECRET in .env to at least 32 random characters " \
+    "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+
+
+class ConfigError(Exception):
+    """A configuration problem a person fixes in .env; str() is one line."""
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str
+    jwt_secret: str
+    jwt_ttl_seconds: int = 3600
+    port: int = 5000
+    app_env: str = "development"
+    log_dir: Path = Path("logs")
+    log_level: str = "INFO"
+    min_app_version: str = ""  # "" = no version gate
+    max_body_bytes: int = 1024 * 1024
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Config:
+        """Read and check every variable; raise ConfigError for the first bad one."""
+        def get(name: str) -> str:
+            return (env.get(name) or "").strip()
+
+        database_url = get("DATABASE_URL")
+        if not database_url:
+            raise ConfigError("DATABASE_URL is not set: set it in .env, e.g. "
+                              "DATABASE_URL=postgresql://USER:PASSWORD@127.0.0.1:5432/aios")
+        if not database_url.startswith(("postgresql://", "postgres://")) \
+                and "=" not in database_url:
+            raise ConfigError("DATABASE_URL is not a PostgreSQL URL: use "
+                              "postgresql://USER:PASSWORD@HOST:PORT/DBNAME")
+        app_env = get("APP_ENV").lower() or "development"
+        if app_env not in APP_ENVS:
+            raise ConfigError(f"APP_ENV={get('APP_ENV')!r} is not valid: use one of "
+                              + ", ".join(APP_ENVS))
+        jwt_secret = get("JWT_SECRET")
+        if not jwt_secret:
+            raise ConfigError("JWT_SECRET is not set: " + SECRET_FIX)
+        if app_env == "production":
+            check_production_secret(jwt_secret)
+        log_level = get("LOG_LEVEL").upper() or "INFO"
+        if log_level not in LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL={get('LOG_LEVEL')!r} is not valid: use one of "
+                              + ", ".join(LOG_LEVELS))
+        min_app_version = get("MIN_APP_VERSION")
+        if min_app_version and parse_version(min_app_version) is None:
+            raise ConfigError(f"MIN_APP_VERSION={min_app_version!r} is not a version: use "
+                              "numbers like 1.4.0, or leave it empty to accept every app")
+        pool_min = _int(env, "DB_POOL_MIN", 1, low=0, high=100)
+        pool_max = _int(env, "DB_POOL_MAX", 10, low=1, high=1000)
+        if pool_max < max(pool_min, 1):
+            raise ConfigError(f"DB_POOL_MAX={pool_max} is below DB_POOL_MIN={pool_min}: "
+                              "set DB_POOL_MAX to at least DB_POOL_MIN")
+        return cls(
+            database_url=database_url,
+            jwt_secret=jwt_secret,
+            jwt_ttl_seconds=_int(env, "JWT_EXPIRES_MINUTES", 60, low=1, high=60 * 24 * 365) * 60,
+            port=_int(env, "PORT", 5000, low=1, high=65535),
+            app_env=app_env,
+            log_dir=Path(get("LOG_DIR") or "logs"),
+            log_level=log_level,
+            min_app_version=min_app_version,
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", 1024 * 1024, low=1, high=1 << 34),
+            db_pool_min=pool_min,
+            db_pool_max=pool_max,
+        )
+
+
+def check_production_secret(secret: str) -> None:
+    if secret.lower() in KNOWN_WEAK_SECRETS or "change" in secret.lower():
+        raise ConfigError("JWT_SECRET is a known default and APP_ENV=production refuses it: "
+                          + SECRET_FIX)
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"JWT_SECRET is {len(secret)} characters, too short for "
+                          f"APP_ENV=production: " + SECRET_FIX)
+    if len(set(secret)) < 8:
+        raise ConfigError("JWT_SECRET repeats too few characters to be random: " + SECRET_FIX)
+
+
+def parse_version(text: str) -> tuple[int, ...] | None:
+    """'1.4.0', 'v2.1', '1.4.0-beta (55)' -> (1, 4, 0) ...; None when no leading number."""
+    match = VERSION_RE.match(text)
+    if match is None:
+        return None
+    parts = [int(p) for p in match.group(1).split(".")]
+    while len(parts) > 1 and parts[-1] == 0:
+        parts.pop()
+    return tuple(parts)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number: set {name} in .env to a "
+                          f"number between {low} and {high} (default {default})") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value} is out of range: set {name} in .env to a number "
+                          f"between {low} and {high} (default {default})")
+    return value
+
+
+def current_config() -> Config:
+    """The Config of the Flask app handling the current request."""
+    from flask import current_app
+
+    return current_app.config["AIOS_CONFIG"]

@@ -1,0 +1,173 @@
+"""Logging: JSON lines to LOG_DIR/combined.log and LOG_DIR/error.log, readable console lines in
+development, and one access line per request carrying its request id.
+
+Each app gets its own Logger object outside the logging tree, so several apps in one process
+(tests) write to their own files without sharing global handlers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from logging.handlers import WatchedFileHandler
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+EXTENSION = "aios_logs"
+REQUEST_ID_HEADER = "X-Request-ID"
+SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_counter = 0
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    return dict(getattr(record, "fields", None) or {})
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, message, the record's fields, exc."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(_fields(record))
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class ConsoleFormatter(logging.Formatter):
+    """`12:00:01 INFO  GET /status 200 1.2ms rid=...` for people watching a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
+        fields = _fields(record)
+        text = f"{stamp} {record.levelname:<5} {record.getMessage()}"
+        if fields.get("request_id"):
+            text += f" rid={fields['request_id']}"
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+class QuietRepeats(logging.Filter):
+    """One line per library message, and the same message at most once per `interval` seconds
+    (psycopg_pool warns on every reconnect attempt while the database is down)."""
+
+    def __init__(self, interval: float = 30.0) -> None:
+        super().__init__()
+        self.interval = interval
+        self.last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = " ".join(record.getMessage().split())
+        now = time.monotonic()
+        if now - self.last.get(text, -self.interval) < self.interval:
+            return False
+        if len(self.last) > 100:
+            self.last.clear()
+        self.last[text] = now
+        record.msg, record.args = text, None
+        return True
+
+
+class AppLogs:
+    def __init__(self, log_dir: Path, level: str, console: str | None) -> None:
+        global _counter
+        _counter += 1
+        self.logger = logging.Logger(f"aios.api.{_counter}", level)
+        self.log_dir = log_dir
+        self.handlers: list[logging.Handler] = []
+        self.attached: list[str] = []
+        log_dir.mkdir(parents=True, exist_ok=True)
+        combined = WatchedFileHandler(log_dir / "combined.log", encoding="utf-8")
+        combined.setFormatter(JsonFormatter())
+        errors = WatchedFileHandler(log_dir / "error.log", encoding="utf-8")
+        errors.setLevel(logging.ERROR)
+        errors.setFormatter(JsonFormatter())
+        self.handlers += [combined, errors]
+        if console is not None:
+            stream = logging.StreamHandler(sys.stdout)
+            stream.setFormatter(ConsoleFormatter() if console == "readable" else JsonFormatter())
+            self.handlers.append(stream)
+        for handler in self.handlers:
+            self.logger.addHandler(handler)
+
+    def attach(self, logger_name: str, level: int = logging.WARNING) -> None:
+        """Send a library's log records (e.g. psycopg.pool) to this app's outputs."""
+        library = logging.getLogger(logger_name)
+        library.setLevel(level)
+        library.propagate = False
+        if not any(isinstance(f, QuietRepeats) for f in library.filters):
+            library.addFilter(QuietRepeats())
+        for handler in self.handlers:
+            if handler not in library.handlers:
+                library.addHandler(handler)
+
+    def adopt_process_loggers(self) -> None:
+        """For a real server process (not tests): library warnings (psycopg.pool reconnects)
+        go to our outputs, and werkzeug's own access lines are muted (ours replace them)."""
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.attach("psycopg.pool")
+        self.attached.append("psycopg.pool")
+
+    def close(self) -> None:
+        for name in self.attached:
+            library = logging.getLogger(name)
+            for handler in self.handlers:
+                library.removeHandler(handler)
+        for handler in self.handlers:
+            self.logger.removeHandler(handler)
+            handler.close()
+
+
+def console_mode(app_env: str) -> str | None:
+    """Readable lines in development, JSON on stdout in production, files only in tests."""
+    return {"development": "readable", "production": "json"}.get(app_env)
+
+
+def init_app(app: Flask, log_dir: Path, level: str, app_env: str) -> AppLogs:
+    logs = AppLogs(log_dir, level, console_mode(app_env))
+    app.extensions[EXTENSION] = logs
+
+    @app.before_request
+    def _start() -> None:
+        g.request_started = time.perf_counter()
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        g.request_id = incoming if SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+    @app.after_request
+    def _access(response: Response) -> Response:
+        request_id = g.get("request_id") or uuid.uuid4().hex
+        response.headers[REQUEST_ID_HEADER] = request_id
+        started = g.get("request_started")
+        duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else 0.0
+        status = response.status_code
+        # 503 is the expected answer while the database is down: not an error of ours
+        level = logging.INFO if status < 500 else logging.WARNING if status == 503 \
+            else logging.ERROR
+        logs.logger.log(level, "%s %s %s %sms", request.method, request.path, status,
+                        duration_ms, extra={"fields": {
+                            "type": "access", "method": request.method, "path": request.path,
+                            "status": status, "duration_ms": duration_ms,
+                            "request_id": request_id}})
+        return response
+
+    return logs
+
+
+def get_logger(app: Flask | None = None) -> logging.Logger:
+    """The app's logger (for blueprints): records go to combined.log (and error.log)."""
+    from flask import current_app
+
+    return (app or current_app).extensions[EXTENSION].logger

@@ -1,0 +1,106 @@
+"""GET /metrics in Prometheus text format, from a registry of this app's own.
+
+A per-app CollectorRegistry (not prometheus_client's global one) lets several apps live in one
+process (tests) without duplicate-metric errors.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
+
+from server.db import Database
+
+EXTENSION = "aios_metrics"
+UNMATCHED = "unmatched"
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+POOL_FIGURES = {
+    "pool_min": "Configured minimum pool size",
+    "pool_max": "Configured maximum pool size",
+    "pool_size": "Connections managed by the pool (in use, idle or being prepared)",
+    "pool_available": "Idle connections ready in the pool",
+    "requests_waiting": "Requests waiting for a connection",
+    "requests_num": "Connection requests since start",
+    "requests_queued": "Connection requests that had to wait",
+    "requests_errors": "Connection requests that failed (timeout or queue full)",
+    "connections_num": "Connection attempts to the server since start",
+    "connections_errors": "Failed connection attempts since start",
+    "connections_lost": "Broken connections found by the pool's checks",
+}
+
+bp = Blueprint("metrics", __name__)
+
+
+class PoolCollector(Collector):
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        stats = self.database.stats()
+        for key, help_text in POOL_FIGURES.items():
+            family = GaugeMetricFamily(f"aios_db_{key}", help_text)
+            family.add_metric([], float(stats.get(key, 0)))
+            yield family
+
+
+class AppMetrics:
+    def __init__(self, database: Database) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter("aios_http_requests", "HTTP requests by route, method, status",
+                                ["route", "method", "status"], registry=self.registry)
+        self.latency = Histogram("aios_http_request_duration_seconds",
+                                 "HTTP request latency by route and method",
+                                 ["route", "method"], buckets=BUCKETS, registry=self.registry)
+        self.errors = Counter("aios_http_errors", "HTTP responses with a 5xx status by route",
+                              ["route", "status"], registry=self.registry)
+        self.registry.register(PoolCollector(database))
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, method).observe(seconds)
+        if status >= 500:
+            self.errors.labels(route, str(status)).inc()
+
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label() -> str:
+    """Arbitrary method names would make unbounded label sets: group them as OTHER."""
+    return request.method if request.method in METHODS else "OTHER"
+
+
+def route_label() -> str:
+    rule = request.url_rule
+    return rule.rule if rule is not None else UNMATCHED
+
+
+def init_app(app: Flask, database: Database) -> AppMetrics:
+    metrics = AppMetrics(database)
+    app.extensions[EXTENSION] = metrics
+
+    @app.before_request
+    def _start() -> None:
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def _count(response: Response) -> Response:
+        started = g.get("metrics_started")
+        elapsed = time.perf_counter() - started if started else 0.0
+        metrics.observe(route_label(), method_label(), response.status_code, elapsed)
+        return response
+
+    app.register_blueprint(bp)
+    return metrics
+
+
+@bp.get("/metrics")
+def metrics_text() -> Response:
+    registry = current_app.extensions[EXTENSION].registry
+    return Response(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,92 @@
+"""JSON lines in LOG_DIR/combined.log and error.log; one access line per request with its id."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import Flask
+
+from server.config import Config
+from server.logs import QuietRepeats, get_logger
+
+
+def read_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def access_lines(path: Path) -> list[dict]:
+    return [entry for entry in read_lines(path) if entry.get("type") == "access"]
+
+
+def test_access_line_per_request(client, server_config: Config) -> None:
+    first = client.get("/status", headers={"X-Request-ID": "abc-123"})
+    second = client.get("/nowhere")
+    assert first.headers["X-Request-ID"] == "abc-123"
+    generated = second.headers["X-Request-ID"]
+    assert generated and generated != "abc-123"
+    lines = access_lines(server_config.log_dir / "combined.log")
+    assert [(e["method"], e["path"], e["status"], e["request_id"]) for e in lines] == [
+        ("GET", "/status", 200, "abc-123"), ("GET", "/nowhere", 404, generated)]
+    for entry in lines:
+        assert isinstance(entry["duration_ms"], float) and entry["duration_ms"] >= 0
+        assert entry["level"] == "INFO" and entry["ts"].endswith("+00:00")
+
+
+def test_unsafe_request_ids_are_replaced(client) -> None:
+    response = client.get("/status", headers={"X-Request-ID": "bad id\twith spaces"})
+    assert response.headers["X-Request-ID"] != "bad id\twith spaces"
+
+
+def test_errors_reach_error_log(server_config: Config, make_app: Callable[..., Flask]) -> None:
+    app = make_app(server_config)
+
+    @app.get("/bug")
+    def bug() -> None:
+        raise ValueError("kaboom")
+
+    client = app.test_client()
+    assert client.get("/status").status_code == 200
+    response = client.get("/bug")
+    assert response.status_code == 500
+    request_id = response.headers["X-Request-ID"]
+    errors = read_lines(server_config.log_dir / "error.log")
+    assert errors, "error.log has the failure"
+    assert all(e["level"] in ("ERROR", "CRITICAL") for e in errors)
+    crash = next(e for e in errors if "kaboom" in e["message"])
+    assert crash["request_id"] == request_id and "Traceback" in crash["exc"]
+    # the 200 is only in combined.log, which also has the error
+    combined = read_lines(server_config.log_dir / "combined.log")
+    assert any(e.get("path") == "/status" for e in combined)
+    assert not any(e.get("path") == "/status" for e in errors)
+    assert any("kaboom" in e["message"] for e in combined)
+
+
+def test_blueprint_logger_writes_json(app: Flask, server_config: Config) -> None:
+    with app.app_context():
+        get_logger().warning("note this", extra={"fields": {"user_id": 7}})
+    entry = read_lines(server_config.log_dir / "combined.log")[-1]
+    assert (entry["message"], entry["level"], entry["user_id"]) == ("note this", "WARNING", 7)
+
+
+def test_development_console_is_readable(server_config: Config,
+                                         make_app: Callable[..., Flask], capsys) -> None:
+    app = make_app(server_config, app_env="development")
+    app.test_client().get("/status", headers={"X-Request-ID": "rid-1"})
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if "/status" in line)
+    assert "GET /status 200" in line and not line.startswith("{")
+
+
+def test_library_repeats_are_one_line_and_rate_limited() -> None:
+    quiet = QuietRepeats(interval=60)
+
+    def record(msg: str) -> logging.LogRecord:
+        return logging.LogRecord("psycopg.pool", logging.WARNING, __file__, 1, msg, None, None)
+
+    first = record("error connecting:\n\tIs the server running?")
+    assert quiet.filter(first) and first.getMessage() == "error connecting: Is the server running?"
+    assert not quiet.filter(record("error connecting:\n\tIs the server running?"))
+    assert quiet.filter(record("a different warning"))
