@@ -30,3 +30,23 @@ def pg_url(pg_cluster: ThrowawayCluster) -> Iterator[str]:
         yield pg_cluster.url(name)
     finally:
         pg_cluster.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(pg_cluster: ThrowawayCluster) -> str:
+    """A database with every server migration applied, created once per session as a template."""
+    from server import migrations
+
+    name = pg_cluster.create_database("aios_migrated_template")
+    migrations.apply_pending(pg_cluster.url(name))
+    return name
+
+
+@pytest.fixture
+def migrated_url(pg_cluster: ThrowawayCluster, migrated_template: str) -> Iterator[str]:
+    """A fresh database with the schema in place (a copy of the template: no migration run)."""
+    name = pg_cluster.create_database(template=migrated_template)
+    try:
+        yield pg_cluster.url(name)
+    finally:
+        pg_cluster.drop_database(name)

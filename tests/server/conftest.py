@@ -18,7 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server import close_app, create_app, migrations
+from server import close_app, create_app
 from server.config import Config
 from tests.support.ports import free_port
 from tests.support.wait import wait_for
@@ -27,10 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def server_config(pg_url: str, tmp_path: Path) -> Config:
+def server_config(migrated_url: str, tmp_path: Path) -> Config:
     """A test Config on a fresh database with every migration applied."""
-    migrations.apply_pending(pg_url)
-    return Config(database_url=pg_url, jwt_secret=secrets.token_urlsafe(48), app_env="test",
+    return Config(database_url=migrated_url, jwt_secret=secrets.token_urlsafe(48), app_env="test",
                   log_dir=tmp_path / "logs", log_level="INFO")
 
 

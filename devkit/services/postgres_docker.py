@@ -1,0 +1,441 @@
+"""PostgreSQL in a Docker container made from the `postgres` service of the compose file.
+
+The container is the one Compose would make (project `aios`, container `aios-postgres-1`,
+volume `aios_pgdata`, the compose labels), so `docker compose up -d` and `devkit up` adopt each
+other's container. An existing container with the same image, environment, port binding and
+volume is re-used; one whose config differs is re-created (the volume and its data stay).
+The port is published on 127.0.0.1 only. Health comes from the container's healthcheck; while
+that is still "starting" (or when the image has none) `pg_isready` via exec answers sooner.
+Every docker SDK call blocks, so they run in threads; logs stream from a daemon thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from devkit import compose_file
+from devkit.config import Settings
+from devkit.dbtools.container import COMPOSE_PROJECT, docker_host
+from devkit.errors import DevkitError
+from devkit.services.base import Health, Service, ServiceContext
+
+CONTAINER_PORT = 5432
+LOCAL_IMAGE = "devkit-local/postgres:15"
+PULL_POLICIES = ("missing", "never")
+COMPOSE_VERSION_LABEL = "1.29.2"
+
+
+def compose_env(settings: Settings) -> dict[str, str]:
+    """Variables for ${...} in the compose file: .env, then the shell for what .env lacks."""
+    return {**os.environ, **{k: v for k, v in settings.env.items() if v is not None}}
+
+
+class DockerPostgresService(Service):
+    name = "postgres"
+    backend = "postgres · docker"
+    restart_policy = "always"
+    health_interval_starting = 0.1
+    health_interval_running = 2.0
+    start_timeout = 300.0  # includes a first pull of the image
+
+    def __init__(self, settings: Settings, *, project: str | None = None,
+                 pull: str | None = None, client: Any | None = None) -> None:
+        # explicit argument, else DEVKIT_DOCKER_PULL (tests/CI: never), else pull when missing
+        pull = pull or os.environ.get("DEVKIT_DOCKER_PULL") \
+            or settings.env.get("DEVKIT_DOCKER_PULL") or "missing"
+        if pull not in PULL_POLICIES:
+            raise ValueError(f"pull policy {pull!r}: use one of {PULL_POLICIES}")
+        self.settings = settings
+        env = compose_env(settings)
+        self.spec = compose_file.load_service(settings.compose_file, settings.compose_service, env)
+        self.project = (project or env.get("COMPOSE_PROJECT_NAME") or COMPOSE_PROJECT).lower()
+        self.pull = pull
+        self.container_name = f"{self.project}-{self.spec.name}-1"
+        mapping = self.spec.published(CONTAINER_PORT)
+        if mapping is None or mapping.host_port is None:
+            raise DevkitError(
+                f"{settings.compose_file}: service {self.spec.name!r} publishes no host port "
+                f"for {CONTAINER_PORT}",
+                'add ports: ["127.0.0.1:${POSTGRES_PORT:-5432}:5432"]')
+        self.host_port = mapping.host_port
+        self.user = self.spec.environment.get("POSTGRES_USER", "postgres")
+        self.dbname = self.spec.environment.get("POSTGRES_DB", self.user)
+        self._client = client
+        self._stream_client: Any | None = None
+        self.container: Any | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ctx: ServiceContext | None = None
+        self._exit: asyncio.Future[int] | None = None
+
+    # --- names ----------------------------------------------------------------------------------
+    def volume_name(self, source: str) -> str:
+        return f"{self.project}_{source}"
+
+    def labels(self) -> dict[str, str]:
+        path = self.settings.compose_file
+        return {
+            "com.docker.compose.project": self.project,
+            "com.docker.compose.service": self.spec.name,
+            "com.docker.compose.oneoff": "False",
+            "com.docker.compose.container-number": "1",
+            "com.docker.compose.project.config_files": str(path),
+            "com.docker.compose.project.working_dir": str(path.parent),
+            # compose v1 parses this (a container without it crashes `docker-compose up`)
+            "com.docker.compose.version": COMPOSE_VERSION_LABEL,
+        }
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return (self.host_port,)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{self.user}@127.0.0.1:{self.host_port}/{self.dbname}"
+
+    @property
+    def container_id(self) -> str | None:
+        return self.container.id if self.container is not None else None
+
+    def run_state(self) -> dict[str, object]:
+        return {**super().run_state(), "container_name": self.container_name,
+                "image": self.spec.image}
+
+    @property
+    def check_port_conflicts(self) -> bool:
+        """`devkit up` checks ports first; our own running container (held by docker-proxy) is
+        adopted, not a conflict."""
+        try:
+            found = self.find_container()
+        except Exception:  # noqa: BLE001 - no engine: start() reports it
+            return True
+        return not (found is not None and found.status == "running")
+
+    # --- the engine -----------------------------------------------------------------------------
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = _connect(self.settings, timeout=30)
+        return self._client
+
+    def _log(self, text: str, stream: str = "devkit") -> None:
+        """Thread-safe: lines go to the supervisor on its loop."""
+        ctx, loop = self._ctx, self._loop
+        if ctx is None:
+            return
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        try:
+            if running is loop:
+                ctx.log(text, stream)
+            else:
+                loop.call_soon_threadsafe(ctx.log, text, stream)
+        except RuntimeError:  # loop closed while a thread was still reading
+            pass
+
+    def ensure_image(self) -> None:
+        import docker
+
+        client = self.client()
+        try:
+            client.images.get(self.spec.image)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        fix = (f"build a local image: scripts/docker-engine build-image, then set "
+               f"POSTGRES_IMAGE={LOCAL_IMAGE} in .env; or use the local PostgreSQL binaries: "
+               "devkit up --db-backend native")
+        if self.pull == "never":
+            raise DevkitError(f"the PostgreSQL image {self.spec.image} is not present locally "
+                              "and pulling is off", fix)
+        self._log(f"pulling image {self.spec.image} ...")
+        try:
+            self._pull()
+        except Exception as exc:  # noqa: BLE001 - offline, unknown image, auth
+            raise DevkitError(f"cannot pull the PostgreSQL image {self.spec.image}: "
+                              f"{_short(exc)}", fix) from None
+        self._log(f"pulled image {self.spec.image}")
+
+    def _pull(self) -> None:
+        from docker.utils import parse_repository_tag
+
+        repo, tag = parse_repository_tag(self.spec.image)
+        last: dict[str, tuple[str, float]] = {}
+        for event in self.client().api.pull(repo, tag or "latest", stream=True, decode=True):
+            if "error" in event:
+                raise RuntimeError(event["error"])
+            layer, status = event.get("id", ""), event.get("status", "")
+            seen = last.get(layer)
+            now = time.monotonic()
+            if seen and seen[0] == status and now - seen[1] < 1.0:
+                continue  # progress lines: at most one per layer and second
+            last[layer] = (status, now)
+            progress = event.get("progress", "")
+            self._log(" ".join(p for p in (f"{layer}:" if layer else "", status, progress) if p))
+
+    def find_container(self) -> Any | None:
+        found = self.client().containers.list(all=True, filters={"label": [
+            f"com.docker.compose.project={self.project}",
+            f"com.docker.compose.service={self.spec.name}",
+            "com.docker.compose.oneoff=False"]})
+        return found[0] if found else None
+
+    def differences(self, container: Any) -> list[str]:
+        """Why an existing container does not match the compose definition ([] = re-use it)."""
+        attrs = container.attrs
+        config, host = attrs.get("Config") or {}, attrs.get("HostConfig") or {}
+        out: list[str] = []
+        if config.get("Image") != self.spec.image:
+            out.append(f"image {config.get('Image')} -> {self.spec.image}")
+        env = set(config.get("Env") or ())
+        for key, value in self.spec.environment.items():
+            if f"{key}={value}" not in env:
+                out.append(f"environment {key}")
+        bindings = (host.get("PortBindings") or {}).get(f"{CONTAINER_PORT}/tcp") or []
+        wanted = [{"HostIp": "127.0.0.1", "HostPort": str(self.host_port)}]
+        if [{"HostIp": b.get("HostIp", ""), "HostPort": b.get("HostPort", "")}
+                for b in bindings] != wanted:
+            out.append(f"port binding -> 127.0.0.1:{self.host_port}")
+        mounts = {(m.get("Name") or m.get("Source"), m.get("Destination"))
+                  for m in attrs.get("Mounts") or ()}
+        for vol in self.spec.volumes:
+            if vol.named and vol.source and \
+                    (self.volume_name(vol.source), vol.target) not in mounts:
+                out.append(f"volume {self.volume_name(vol.source)} at {vol.target}")
+        return out
+
+    def ensure_volumes(self) -> dict[str, dict[str, str]]:
+        import docker
+
+        binds: dict[str, dict[str, str]] = {}
+        for vol in self.spec.volumes:
+            if not vol.source:
+                continue
+            mode = "ro" if vol.read_only else "rw"
+            if not vol.named:
+                path = os.path.expanduser(vol.source)
+                path = path if os.path.isabs(path) else \
+                    str((self.settings.compose_file.parent / path).resolve())
+                binds[path] = {"bind": vol.target, "mode": mode}
+                continue
+            name = self.volume_name(vol.source)
+            try:
+                self.client().volumes.get(name)
+            except docker.errors.NotFound:
+                self.client().volumes.create(name, labels={
+                    "com.docker.compose.project": self.project,
+                    "com.docker.compose.volume": vol.source,
+                    "com.docker.compose.version": COMPOSE_VERSION_LABEL})
+            binds[name] = {"bind": vol.target, "mode": mode}
+        return binds
+
+    def create_container(self) -> Any:
+        import docker
+
+        kwargs: dict[str, Any] = dict(
+            name=self.container_name, labels=self.labels(), detach=True,
+            environment=dict(self.spec.environment),
+            ports={f"{CONTAINER_PORT}/tcp": ("127.0.0.1", self.host_port)},
+            volumes=self.ensure_volumes())
+        if self.spec.healthcheck is not None:
+            kwargs["healthcheck"] = self.spec.healthcheck.docker_sdk()
+        if self.spec.stop_signal:
+            kwargs["stop_signal"] = self.spec.stop_signal
+        if self.spec.command:
+            kwargs["command"] = list(self.spec.command)
+        try:
+            return self.client().containers.create(self.spec.image, **kwargs)
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:
+                raise DevkitError(
+                    f"a container named {self.container_name} exists but is not the "
+                    f"{self.project}/{self.spec.name} compose service", f"remove it: docker rm -f "
+                    f"{self.container_name}") from None
+            raise
+
+    def ensure_container(self) -> tuple[Any, str]:
+        """The container to run and how it was obtained ("adopted", "re-used", "created")."""
+        self.ensure_image()
+        container = self.find_container()
+        if container is not None:
+            diff = self.differences(container)
+            if not diff:
+                how = "adopted running" if container.status == "running" else "re-used"
+                return container, how
+            self._log(f"container {container.name} differs from {self.settings.compose_file.name}"
+                      f" ({'; '.join(diff)}): re-creating it (the volume is kept)")
+            container.remove(force=True)
+        return self.create_container(), "created"
+
+    # --- Service --------------------------------------------------------------------------------
+    async def start(self, ctx: ServiceContext) -> None:
+        self._ctx, self._loop = ctx, asyncio.get_running_loop()
+        container, how = await asyncio.to_thread(self.ensure_container)
+        self.container = container
+        since = None if how == "created" else int(time.time())
+        if container.status != "running":
+            await asyncio.to_thread(self._start_container, container)
+        else:
+            since = int(time.time()) - 5
+        await asyncio.to_thread(container.reload)
+        self._log(f"{how} container {container.name} ({container.short_id}, image "
+                  f"{self.spec.image}, 127.0.0.1:{self.host_port} -> {CONTAINER_PORT})")
+        self._exit = self._loop.create_future()
+        self._stream_client = self._stream_client or await asyncio.to_thread(
+            _connect, self.settings, 30)
+        _daemon(f"postgres-logs-{container.short_id}", self._stream_logs, container.id, since)
+        _daemon(f"postgres-wait-{container.short_id}", self._wait_thread, container.id,
+                self._exit)
+
+    def _start_container(self, container: Any) -> None:
+        import docker
+
+        try:
+            container.start()
+        except docker.errors.APIError as exc:
+            text = str(exc)
+            if "already allocated" in text or "address already in use" in text:
+                raise DevkitError(f"port 127.0.0.1:{self.host_port} for PostgreSQL is taken: "
+                                  f"{_short(exc)}", "stop what holds it, or set POSTGRES_PORT "
+                                  "(and DATABASE_URL) in .env to a free port") from None
+            raise
+
+    def _stream_logs(self, container_id: str, since: int | None) -> None:
+        try:
+            container = self._stream_client.containers.get(container_id)
+            kwargs: dict[str, Any] = {"stream": True, "follow": True}
+            if since is not None:
+                kwargs["since"] = since
+            pending = b""
+            for chunk in container.logs(**kwargs):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for raw in lines:
+                    text = raw.decode("utf-8", "replace").rstrip("\r")
+                    self._log(text, _stream(text))
+            if pending:
+                text = pending.decode("utf-8", "replace")
+                self._log(text, _stream(text))
+        except Exception as exc:  # noqa: BLE001 - the engine went away; shown, not fatal
+            self._log(f"log stream ended: {_short(exc)}")
+
+    def _wait_thread(self, container_id: str, future: asyncio.Future[int]) -> None:
+        try:
+            result = self._stream_client.containers.get(container_id).wait()
+            code = int(result.get("StatusCode", -1))
+        except Exception as exc:  # noqa: BLE001
+            self._log(f"lost track of the container: {_short(exc)}")
+            code = -1
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(_settle, future, code)
+            except RuntimeError:
+                pass
+
+    async def health(self) -> Health:
+        container = self.container
+        if container is None:
+            return Health(False, "no container")
+        await asyncio.to_thread(container.reload)
+        if container.status != "running":
+            return Health(False, f"container {container.status}")
+        state = container.attrs.get("State", {}).get("Health")
+        status = state.get("Status") if state else None
+        if status == "healthy":
+            return Health(True, f"healthy (container healthcheck), 127.0.0.1:{self.host_port}")
+        if status == "unhealthy":
+            log = state.get("Log") or [{}]
+            return Health(False, f"unhealthy: {(log[-1].get('Output') or '').strip()[-200:]}")
+        return await asyncio.to_thread(self._exec_probe, status)
+
+    def _exec_probe(self, status: str | None) -> Health:
+        """pg_isready inside the container: the image has no healthcheck, or it is starting."""
+        assert self.container is not None
+        try:
+            result = self.container.exec_run(
+                ["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(CONTAINER_PORT),
+                 "-U", self.user, "-d", self.dbname])
+        except Exception as exc:  # noqa: BLE001
+            return Health(False, f"pg_isready via exec failed: {_short(exc)}")
+        what = "healthcheck starting" if status else "no healthcheck"
+        if result.exit_code == 0:
+            return Health(True, f"accepting connections (pg_isready; {what}), "
+                                f"127.0.0.1:{self.host_port}")
+        return Health(False, f"not accepting connections yet ({what})")
+
+    async def wait_exit(self) -> int:
+        assert self._exit is not None
+        return await asyncio.shield(self._exit)
+
+    async def stop(self, timeout: float) -> None:
+        container = self.container
+        if container is None:
+            return
+
+        def stop() -> None:
+            import docker
+
+            try:
+                container.reload()
+                if container.status in ("running", "restarting", "paused"):
+                    container.stop(timeout=max(1, int(round(timeout))))
+            except docker.errors.NotFound:
+                pass
+
+        await asyncio.to_thread(stop)
+        if self._exit is not None and not self._exit.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._exit), 5)
+            except TimeoutError:
+                pass
+
+    async def close(self) -> None:
+        for client in (self._client, self._stream_client):
+            if client is not None:
+                try:
+                    client.close()
+                except Exception:  # noqa: BLE001
+                    pass
+
+
+def _connect(settings: Settings, timeout: int = 30) -> Any:
+    try:
+        import docker
+    except ImportError:
+        raise DevkitError("the docker SDK for Python is not installed",
+                          "reinstall devkit (pip install -e .) or use --db-backend native") from None
+    host = docker_host(settings.root)
+    try:
+        client = docker.DockerClient(base_url=host, timeout=timeout) if host \
+            else docker.from_env(timeout=timeout)
+        client.ping()
+        return client
+    except Exception as exc:  # noqa: BLE001
+        raise DevkitError(f"no Docker engine answers at {host or 'the default socket'}: "
+                          f"{_short(exc)}", "start Docker, or use --db-backend native") from None
+
+
+def _daemon(name: str, target: Callable[..., None], *args: Any) -> None:
+    threading.Thread(target=target, args=args, name=name, daemon=True).start()
+
+
+def _settle(future: asyncio.Future[int], code: int) -> None:
+    if not future.done():
+        future.set_result(code)
+
+
+def _stream(line: str) -> str:
+    return "stderr" if any(tag in line for tag in ("ERROR:", "FATAL:", "PANIC:")) else "stdout"
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[-1] if text else type(exc).__name__)[:300]
