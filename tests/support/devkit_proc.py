@@ -46,8 +46,20 @@ class Output:
         return any(text in line for line in self.lines)
 
     def wait(self, text: str, timeout: float = 20) -> None:
-        wait_for(lambda: self.has(text), timeout, what=f"{text!r} in output:\n"
-                 + "\n".join(self.lines[-30:]))
+        """Until `text` is printed; fails at once (with the output) when devkit exits first."""
+        try:
+            wait_for(lambda: self.has(text) or self.proc.poll() is not None, timeout,
+                     what=repr(text))
+        except TimeoutError:
+            raise AssertionError(f"no {text!r} within {timeout}s:\n{self.tail()}") from None
+        if not self.has(text):
+            self._thread.join(timeout=5)
+            if not self.has(text):
+                raise AssertionError(f"devkit exited ({self.proc.returncode}) before "
+                                     f"{text!r}:\n{self.tail()}")
+
+    def tail(self, count: int = 40) -> str:
+        return "\n".join(self.lines[-count:])
 
     @property
     def text(self) -> str:

@@ -1,0 +1,105 @@
+"""The components table: one row per component with a coloured state.
+
+Narrow terminals (< WIDE columns) get a compact column set: the backend and the health detail
+fold into the state cell. Only cells whose text changed are updated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from devkit.events import ComponentStatus, State
+from devkit.ui.format import STATE_STYLES, Palette, shorten, uptime, where
+
+WIDE = 110
+WIDE_COLUMNS = (("name", "component"), ("backend", "backend"), ("state", "state"),
+                ("detail", "health"), ("uptime", "uptime"), ("restarts", "↻"),
+                ("where", "ports / URL"))
+COMPACT_COLUMNS = (("name", "component"), ("state", "state"), ("uptime", "uptime"),
+                   ("restarts", "↻"), ("where", "ports / URL"))
+
+
+class ComponentsTable(DataTable):
+    """Rows keyed by component name."""
+
+    def __init__(self, palette: Palette, statuses: list[ComponentStatus],
+                 clock: Callable[[], float], **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, show_cursor=True, **kwargs)
+        self.palette = palette
+        self.statuses: dict[str, ComponentStatus] = {s.name: s for s in statuses}
+        self.wide = False
+        self.clock = clock
+        self._cells: dict[tuple[str, str], str] = {}
+
+    @property
+    def selected(self) -> str | None:
+        if not self.statuses or self.row_count == 0:
+            return None
+        names = list(self.statuses)
+        return names[min(self.cursor_row, len(names) - 1)]
+
+    def set_layout(self, wide: bool) -> None:
+        if wide == self.wide and self.columns:
+            return
+        row = self.cursor_row
+        self.wide = wide
+        self.clear(columns=True)
+        self._cells.clear()
+        for key, label in WIDE_COLUMNS if wide else COMPACT_COLUMNS:
+            self.add_column(label, key=key)
+        for status in self.statuses.values():
+            self.add_row(*self._texts(status).values(), key=status.name)
+            self._remember(status.name)
+        if self.row_count:
+            self.move_cursor(row=min(row, self.row_count - 1))
+
+    def update_status(self, status: ComponentStatus) -> None:
+        known = status.name in self.statuses
+        self.statuses[status.name] = status
+        if not self.columns:
+            return
+        if not known:
+            self.add_row(*self._texts(status).values(), key=status.name)
+            self._remember(status.name)
+            return
+        self._refresh_row(status.name)
+
+    def tick(self) -> None:
+        """Refresh the uptime cells (called once per second)."""
+        for name in self.statuses:
+            self._refresh_row(name, only=("uptime",))
+
+    def _refresh_row(self, name: str, only: tuple[str, ...] | None = None) -> None:
+        for key, value in self._texts(self.statuses[name]).items():
+            if only is not None and key not in only:
+                continue
+            if self._cells.get((name, key)) != value.plain:
+                self._cells[(name, key)] = value.plain
+                self.update_cell(name, key, value)
+
+    def _remember(self, name: str) -> None:
+        for key, value in self._texts(self.statuses[name]).items():
+            self._cells[(name, key)] = value.plain
+
+    def _texts(self, status: ComponentStatus) -> dict[str, Text]:
+        style = STATE_STYLES.get(status.state, "")
+        name = Text(status.name, style=self.palette.colour(status.name))
+        state = Text(str(status.state), style=style)
+        detail = status.detail if status.detail not in ("", str(status.state)) else ""
+        texts: dict[str, Text] = {"name": name}
+        if self.wide:
+            texts["backend"] = Text(status.backend)
+            texts["state"] = state
+            texts["detail"] = Text(shorten(detail, 40))
+        else:
+            if detail:
+                state.append(f" {shorten(detail, 18)}", style="dim" if status.state
+                             not in (State.CRASHED, State.UNHEALTHY) else style)
+            texts["state"] = state
+        texts["uptime"] = Text(uptime(status, self.clock()))
+        texts["restarts"] = Text(str(status.restarts))
+        texts["where"] = Text(shorten(where(status), 40 if self.wide else 24))
+        return texts

@@ -1,0 +1,121 @@
+"""Pure helpers shared by the dashboard widgets: colours, line prefixes, uptime, filters.
+
+No Textual imports here, so these are cheap to unit test.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from devkit.events import ComponentStatus, LogLine, State
+
+DEVKIT = "devkit"
+# Same order as the headless renderer's ANSI colours (plain.COLOURS).
+COMPONENT_COLOURS = ("cyan", "yellow", "green", "magenta", "blue", "bright_cyan",
+                     "bright_yellow", "bright_green", "bright_magenta", "bright_blue")
+STATE_STYLES = {
+    State.HEALTHY: "bold green",
+    State.CRASHED: "bold red",
+    State.UNHEALTHY: "bold yellow",
+    State.RESTARTING: "yellow",
+    State.STARTING: "cyan",
+    State.STOPPING: "yellow",
+    State.STOPPED: "dim",
+    State.DISABLED: "dim italic",
+}
+RUNNING = (State.STARTING, State.HEALTHY, State.UNHEALTHY)
+
+
+class Palette:
+    """A stable colour per component name, assigned in order of first appearance."""
+
+    def __init__(self, names: list[str] | None = None) -> None:
+        self._colours: dict[str, str] = {}
+        for name in names or []:
+            self.colour(name)
+
+    def colour(self, name: str) -> str:
+        if name == DEVKIT:
+            return "bold"
+        if name not in self._colours:
+            self._colours[name] = COMPONENT_COLOURS[len(self._colours) % len(COMPONENT_COLOURS)]
+        return self._colours[name]
+
+
+_stamp_cache: dict[tuple[int, int], str] = {}
+
+
+def stamp(at: float) -> str:
+    """HH:MM:SS local time; cached per second (a flood has thousands of lines per second)."""
+    key = (int(at), time.timezone)
+    text = _stamp_cache.get(key)
+    if text is None:
+        if len(_stamp_cache) > 4096:
+            _stamp_cache.clear()
+        text = _stamp_cache[key] = time.strftime("%H:%M:%S", time.localtime(key[0]))
+    return text
+
+
+def format_line(line: LogLine, width: int) -> str:
+    """`HH:MM:SS name | text`, the headless renderer's layout."""
+    return f"{stamp(line.at)} {line.component.ljust(width)} | {line.text}"
+
+
+def uptime(status: ComponentStatus, now: float) -> str:
+    if status.started_at is None or status.state not in RUNNING:
+        return "-"
+    seconds = max(0, int(now - status.started_at))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def where(status: ComponentStatus) -> str:
+    """The URL if the component has one, else its ports."""
+    if status.url:
+        return status.url
+    return " ".join(f":{port}" for port in status.ports)
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
+@dataclass(frozen=True)
+class LineFilter:
+    """A substring (case-insensitive) or a `/regex/` (case-insensitive). Empty matches all."""
+
+    text: str = ""
+    error: str = ""
+    _match: Callable[[str], bool] | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> LineFilter:
+        text = text.strip()
+        if not text:
+            return cls()
+        if len(text) >= 2 and text.startswith("/") and text.endswith("/"):
+            try:
+                pattern = re.compile(text[1:-1], re.IGNORECASE)
+            except re.error as exc:
+                return cls(text, f"invalid regex: {exc}", lambda s: False)
+            return cls(text, "", lambda s: pattern.search(s) is not None)
+        needle = text.lower()
+        return cls(text, "", lambda s: needle in s.lower())
+
+    @property
+    def active(self) -> bool:
+        return self._match is not None
+
+    def __call__(self, text: str) -> bool:
+        return True if self._match is None else self._match(text)
