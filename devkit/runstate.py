@@ -157,6 +157,7 @@ class Leftover:
     pid: int | None
     pgid: int | None
     container_id: str | None
+    docker_host: str = ""  # the engine that runs container_id ("" = the default one)
 
 
 def _leader(entry: dict[str, Any]) -> str:
@@ -200,18 +201,21 @@ def find_leftovers(state_dir: Path, locked_by_us: bool = False) -> list[Leftover
         group_alive = bool(pgid) and (pid_alive or (leader == "gone" and _group_alive(pgid)))
         if pid_alive or group_alive or entry.get("container_id"):
             found.append(Leftover(name, entry.get("pid") if pid_alive else None,
-                                  pgid if group_alive else None, entry.get("container_id")))
+                                  pgid if group_alive else None, entry.get("container_id"),
+                                  entry.get("docker_host") or ""))
     return found
 
 
-def _stop_container(container_id: str, timeout: float) -> str:
+def _stop_container(container_id: str, timeout: float, host: str = "") -> str:
     try:
         import docker
         from docker.errors import DockerException, NotFound
     except ImportError:
         return f"container {container_id[:12]}: docker SDK missing, not stopped"
     try:
-        client = docker.from_env(timeout=max(timeout + 5, 10))
+        wait = max(int(timeout) + 5, 10)
+        client = docker.DockerClient(base_url=host, timeout=wait) if host \
+            else docker.from_env(timeout=wait)
         try:
             container = client.containers.get(container_id)
         except NotFound:
@@ -226,8 +230,9 @@ def _stop_container(container_id: str, timeout: float) -> str:
 
 def clean_leftovers(state_dir: Path, timeout: float = 10.0,
                     log: Callable[[str], None] = lambda text: None,
-                    locked_by_us: bool = False) -> list[Leftover]:
-    """Stop what a killed devkit left: SIGTERM to each group, SIGKILL after `timeout`."""
+                    locked_by_us: bool = False, strict: bool = False) -> list[Leftover]:
+    """Stop what a killed devkit left: SIGTERM to each group, SIGKILL after `timeout`.
+    strict: a container that cannot be stopped is an error (and the state file is kept)."""
     if not locked_by_us and lock_is_held(state_dir):
         return []
     leftovers = find_leftovers(state_dir, locked_by_us=True)
@@ -249,10 +254,20 @@ def clean_leftovers(state_dir: Path, timeout: float = 10.0,
             os.killpg(item.pgid or 0, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+    failed = []
     for item in leftovers:
         if item.container_id:
-            message = _stop_container(item.container_id, timeout)
+            message = _stop_container(item.container_id, timeout, item.docker_host)
             if message:
                 log(message)
+            if " not stopped" in message:
+                failed.append(item)
+    if failed and strict:  # keep the state file: it is the only record of the container
+        from devkit.errors import DevkitError
+
+        raise DevkitError(f"{len(failed)} container(s) left by a killed devkit are still "
+                          "running and could not be stopped",
+                          "start the Docker engine that runs them (or set DOCKER_HOST) and run "
+                          "devkit down again")
     (state_dir / STATE_NAME).unlink(missing_ok=True)
     return leftovers

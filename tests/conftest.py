@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from devkit import pgcluster
+from tests.support.live_server import LiveServer
 from tests.support.pg import ThrowawayCluster
 
 
@@ -50,3 +51,18 @@ def migrated_url(pg_cluster: ThrowawayCluster, migrated_template: str) -> Iterat
         yield pg_cluster.url(name)
     finally:
         pg_cluster.drop_database(name)
+
+
+@pytest.fixture
+def run_server() -> Iterator[Callable[..., LiveServer]]:
+    """Start `python -m server` children with a given environment; all stopped at teardown."""
+    servers: list[LiveServer] = []
+
+    def start(env: dict[str, str]) -> LiveServer:
+        server = LiveServer(env)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"devkit (pid {pid}) stopped" + (f"; cleaned {len(left)} leftover(s)"
                                                if left else ""))
         return 0
-    left = clean_leftovers(state_dir, settings.shutdown_timeout, print)
+    left = clean_leftovers(state_dir, settings.shutdown_timeout, print, strict=True)
     if left:
         print(f"cleaned up {len(left)} component(s) left by a devkit that was killed: "
               + ", ".join(item.component for item in left))

@@ -103,7 +103,7 @@ class DockerPostgresService(Service):
 
     def run_state(self) -> dict[str, object]:
         return {**super().run_state(), "container_name": self.container_name,
-                "image": self.spec.image}
+                "image": self.spec.image, "docker_host": docker_host(self.settings.root)}
 
     @property
     def check_port_conflicts(self) -> bool:

@@ -1,9 +1,8 @@
 """Real devices stood in by network namespaces: an Android emulator and a phone on Wi-Fi.
 
-The API here is a stand-in /status server (tests/support/netns.py) bound to 0.0.0.0 like the
-API in development: the real server (server/) is written in parallel and was not runnable
-when these tests were written. What is under test is devkit's side: the addresses, URLs and
-QR codes it produces must lead a device to the API, and PostgreSQL must stay unreachable.
+The API is the real server (`python -m server`, bound to 0.0.0.0 as in development) on a real
+PostgreSQL; Metro is the stand-in /status server. Under test: the addresses, URLs and QR codes
+devkit produces lead each device to the API, and PostgreSQL stays unreachable.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from devkit.lancheck import check_lan_reach
 from devkit.net import PlatformInfo, choose_lan, read_interfaces
 from devkit.netwatch import NetworkWatcher
 from devkit.targets import device_targets
+from tests.support.live_server import server_env
 from tests.support.netns import (
     CONNECT,
     FETCH,
@@ -67,6 +67,18 @@ def servers(request):
 
 
 @pytest.fixture
+def real_api(run_server, pg_url, tmp_path):
+    """The AIOS API as a process on 0.0.0.0:PORT with a reachable database."""
+    def start(port: int):
+        server = run_server(server_env(pg_url, tmp_path / "api-logs", PORT=str(port),
+                                       APP_ENV="development"))
+        server.wait_listening()
+        return server
+
+    return start
+
+
+@pytest.fixture
 def phone_net():
     network = free_private_subnet()
     hosts = list(network.hosts())
@@ -95,11 +107,12 @@ def project(tmp_path, api_port: int, metro_port: int):
     return tmp_path
 
 
-def test_android_emulator_reaches_api_and_metro_at_10_0_2_2(netns_ok, namespaces, servers):
+def test_android_emulator_reaches_api_and_metro_at_10_0_2_2(netns_ok, namespaces, servers,
+                                                            real_api):
     if subnet_in_use(ipaddress.IPv4Network("10.0.2.0/24")):
         pytest.skip("10.0.2.0/24 is already routed on this host (another emulator test?)")
     api_port, metro_port = free_port(), free_port()
-    servers("0.0.0.0", api_port, "api")
+    real_api(api_port)
     servers("0.0.0.0", metro_port, "metro")
     emulator = namespaces("emu", "10.0.2.2", "10.0.2.15")
 
@@ -107,7 +120,8 @@ def test_android_emulator_reaches_api_and_metro_at_10_0_2_2(netns_ok, namespaces
     target = targets["android-emulator"]
     assert target.api_status_url == f"http://10.0.2.2:{api_port}/status"
     answer = fetch(emulator, target.api_status_url)
-    assert answer.startswith("200 ") and json.loads(answer[4:])["status"] == "ok"
+    assert answer.startswith("200 "), answer
+    assert json.loads(answer[4:])["status"] == "ok" and json.loads(answer[4:])["db"] == "ok"
     metro = fetch(emulator, f"http://{target.host}:{metro_port}/status")
     assert metro == "200 packager-status:running"
     # the phone's LAN URL means nothing to the emulator: there is no such network inside it
@@ -116,12 +130,12 @@ def test_android_emulator_reaches_api_and_metro_at_10_0_2_2(netns_ok, namespaces
 
 @pytest.mark.skipif(shutil.which("zbarimg") is None, reason="zbarimg not installed (zbar-tools)")
 def test_phone_scans_devkit_qr_reaches_api_but_not_postgres(
-        netns_ok, namespaces, servers, phone_net, pg_cluster, tmp_path):
+        netns_ok, namespaces, real_api, phone_net, pg_cluster, tmp_path):
     host_ip, phone_ip = phone_net
     api_port, metro_port = free_port(), free_port()
     (tmp_path / "proj").mkdir()
     root = project(tmp_path / "proj", api_port, metro_port)
-    servers("0.0.0.0", api_port, "api")
+    real_api(api_port)
     phone = namespaces("phone", host_ip, phone_ip)
 
     # real detection sees the new interface and keeps it as a LAN candidate
@@ -143,7 +157,8 @@ def test_phone_scans_devkit_qr_reaches_api_but_not_postgres(
     assert api_status_url == f"http://{host_ip}:{api_port}/status"
 
     answer = fetch(phone, api_status_url)
-    assert answer.startswith("200 ") and json.loads(answer[4:])["status"] == "ok"
+    assert answer.startswith("200 "), answer
+    assert json.loads(answer[4:])["db"] == "ok"
 
     # PostgreSQL listens on 127.0.0.1 only: from the phone its port is closed, fast
     reach_pg = phone.python(CONNECT, host_ip, str(pg_cluster.port), "3").stdout.strip()

@@ -10,7 +10,7 @@ import pytest
 
 from devkit import pgcluster
 from server import migrations
-from tests.server.conftest import LiveServer, server_env
+from tests.support.live_server import LiveServer, server_env
 from tests.support.pg import ThrowawayCluster
 from tests.support.wait import wait_for
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.server.conftest import ROOT, LiveServer, server_env
+from tests.support.live_server import ROOT, LiveServer, server_env
 from tests.support.ports import free_port
 from tests.support.wait import wait_for
 
