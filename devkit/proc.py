@@ -46,6 +46,11 @@ class ChildProcess:
     def returncode(self) -> int | None:
         return self.process.returncode if self.process else None
 
+    @property
+    def running_pid(self) -> int | None:
+        """The pid while the process runs; None before start and after exit."""
+        return self.pid if self.process is not None and self.returncode is None else None
+
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
             *self.argv,

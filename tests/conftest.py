@@ -6,21 +6,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from devkit import pgcluster
 from tests.support.live_server import LiveServer
-from tests.support.pg import ThrowawayCluster
+from tests.support.pg import ThrowawayCluster, started_cluster
 
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[ThrowawayCluster]:
-    if pgcluster.find_bindir() is None:
-        pytest.skip("no PostgreSQL binaries: " + pgcluster.INSTALL_HINT)
-    cluster = ThrowawayCluster().init()
-    cluster.start()
-    try:
+    with started_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.destroy()
 
 
 @pytest.fixture

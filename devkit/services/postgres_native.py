@@ -135,10 +135,7 @@ class NativePostgresService(Service):
 
     @property
     def pid(self) -> int | None:
-        child = self.child
-        if child is None or child.process is None or child.returncode is not None:
-            return None
-        return child.pid
+        return self.child.running_pid if self.child is not None else None
 
     def run_state(self) -> dict[str, object]:
         return {**super().run_state(), "datadir": str(self.datadir)}

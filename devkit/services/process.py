@@ -62,10 +62,7 @@ class CommandService(Service):
 
     @property
     def pid(self) -> int | None:
-        child = self.child
-        if child is None or child.process is None or child.returncode is not None:
-            return None
-        return child.pid
+        return self.child.running_pid if self.child is not None else None
 
     def child_env(self, ctx: ServiceContext) -> dict[str, str]:
         return {**(ctx.env or os.environ), **self.extra_env}

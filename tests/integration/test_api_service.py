@@ -20,7 +20,8 @@ from devkit.events import LogLine, State
 from devkit.services.api import ApiService
 from devkit.services.registry import build_services
 from devkit.supervisor import Supervisor
-from tests.integration.supervisor_helpers import Harness, descendants_alive, settings
+from tests.integration.supervisor_helpers import Harness, settings
+from tests.support.devkit_proc import still_alive_after
 from tests.support.ports import free_port
 from tests.support.wait import wait_for
 
@@ -96,7 +97,7 @@ async def served(port: int, key: str, expected: str, timeout: float = 15.0) -> d
 
 
 def gone(pids: list[int]) -> bool:
-    return descendants_alive([p for p in pids if p]) == []
+    return still_alive_after([p for p in pids if p]) == []
 
 
 async def test_fork_mode_serves_reloads_and_recovers_from_a_syntax_error(tmp_path: Path) -> None:

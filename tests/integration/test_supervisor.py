@@ -14,11 +14,11 @@ from devkit.probes import LogProbe
 from devkit.supervisor import Supervisor
 from tests.integration.supervisor_helpers import (
     Harness,
-    descendants_alive,
     py,
     server,
     settings,
 )
+from tests.support.devkit_proc import still_alive_after
 from tests.support.ports import free_port
 
 SLEEP = "import time; print('up', flush=True); time.sleep(60)"
@@ -41,7 +41,7 @@ async def test_dependency_order_health_waits_and_reverse_shutdown(tmp_path: Path
     order = [name for name, state in stops if state == State.STOPPED]
     assert order == ["worker", "api", "db"]
     assert isinstance(h.events[-1], Stopped) and h.events[-1].exit_code == 0
-    assert descendants_alive([p for p in pids if p]) == []
+    assert still_alive_after([p for p in pids if p]) == []
 
 
 def _tree(pid: int | None) -> list[int]:
@@ -147,7 +147,7 @@ async def test_stop_start_restart_commands(tmp_path: Path) -> None:
         first = (await h.state("web", State.HEALTHY)).pid
         sup.request_stop("web")
         await h.state("web", State.STOPPED)
-        assert descendants_alive([first]) == []
+        assert still_alive_after([first]) == []
         sup.request_start("web")
         second = (await h.state("web", State.HEALTHY)).pid
         assert second != first
@@ -188,5 +188,4 @@ async def test_nothing_survives_shutdown_even_grandchildren(tmp_path: Path) -> N
                                   network=False)) as h:
         await h.state("tree", State.HEALTHY)
         tree = await h.until(lambda: len(t := _tree(svc.pid)) >= 2 and t, what="grandchild")
-    left = descendants_alive(tree)
-    assert left == [], [(p, psutil.Process(p).cmdline(), psutil.Process(p).status(), psutil.Process(p).ppid()) for p in left]
+    assert still_alive_after(tree) == []

@@ -11,7 +11,8 @@ from types import SimpleNamespace
 from devkit.events import LogLine, State, TargetsChanged
 from devkit.services.metro import MetroService, expo_project_reason
 from devkit.supervisor import Supervisor
-from tests.integration.supervisor_helpers import Harness, descendants_alive, settings
+from tests.integration.supervisor_helpers import Harness, settings
+from tests.support.devkit_proc import still_alive_after
 from tests.support.ports import free_port
 from tests.support.standins import metro_command
 
@@ -64,7 +65,7 @@ async def test_metro_gets_the_lan_address_and_restarts_when_it_changes(tmp_path:
                    for e in h.events)
         assert h.status("metro").url == f"exp://127.0.0.2:{s.metro_port}"
         pid = h.status("metro").pid
-    assert descendants_alive([first.pid, pid]) == []
+    assert still_alive_after([first.pid, pid]) == []
 
 
 async def test_an_explicit_expo_public_api_url_is_kept(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ import pytest
 from devkit.events import AllHealthy, State, Stopped
 from devkit.hosting import SupervisorThread
 from devkit.supervisor import Supervisor
-from tests.integration.supervisor_helpers import descendants_alive, py, settings
+from tests.integration.supervisor_helpers import py, settings
+from tests.support.devkit_proc import still_alive_after
 from tests.support.wait import wait_for
 
 SLEEP = "import time; print('up', flush=True); time.sleep(60)"
@@ -45,7 +46,7 @@ def test_commands_from_another_thread_and_orderly_stop(tmp_path: Path) -> None:
     pids = [s.pid for s in sup.snapshot()]
     assert thread.stop(timeout=20) == 0
     assert seen.is_set() and not thread.alive
-    assert descendants_alive([p for p in pids if p]) == []
+    assert still_alive_after([p for p in pids if p]) == []
 
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
@@ -60,6 +61,6 @@ def test_sigterm_to_the_process_stops_the_background_supervisor(tmp_path: Path) 
         pid = _status(sup, "a").pid
         os.kill(os.getpid(), signal.SIGTERM)
         assert thread.join(timeout=20) == 0
-        assert descendants_alive([pid]) == []
+        assert still_alive_after([pid]) == []
     finally:
         thread.restore_signal_handlers()

@@ -8,24 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from devkit import pgcluster
 from server import migrations
 from tests.support.live_server import LiveServer, server_env
-from tests.support.pg import ThrowawayCluster
+from tests.support.pg import ThrowawayCluster, started_cluster
 from tests.support.wait import wait_for
 
 
 @pytest.fixture
 def own_cluster() -> Iterator[ThrowawayCluster]:
     """A cluster of this test's own: it is stopped and started (never the session cluster)."""
-    if pgcluster.find_bindir() is None:
-        pytest.skip("no PostgreSQL binaries: " + pgcluster.INSTALL_HINT)
-    cluster = ThrowawayCluster().init()
-    cluster.start()
-    try:
+    with started_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.destroy()
 
 
 def test_status_follows_the_database(own_cluster: ThrowawayCluster, tmp_path: Path,

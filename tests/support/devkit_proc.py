@@ -93,3 +93,13 @@ def alive(pids: list[int]) -> list[int]:
         except psutil.NoSuchProcess:
             pass
     return alive
+
+
+def still_alive_after(pids: list[int], timeout: float = 5.0) -> list[int]:
+    """The pids still alive once `timeout` has passed (or [] as soon as all are gone): a killed
+    grandchild takes a moment to die, and nothing waits for it but init."""
+    try:
+        wait_for(lambda: not alive(pids), timeout, what="processes to end")
+    except TimeoutError:
+        pass
+    return alive(pids)

@@ -11,9 +11,12 @@ import signal
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from devkit import pgcluster
 from tests.support.ports import free_port
@@ -84,3 +87,16 @@ class ThrowawayCluster:
     def drop_database(self, name: str) -> None:
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def started_cluster() -> Iterator[ThrowawayCluster]:
+    """A running throwaway cluster, destroyed afterwards; skips without PostgreSQL binaries."""
+    if pgcluster.find_bindir() is None:
+        pytest.skip("no PostgreSQL binaries: " + pgcluster.INSTALL_HINT)
+    cluster = ThrowawayCluster().init()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()

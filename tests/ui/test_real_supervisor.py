@@ -9,7 +9,8 @@ from devkit.hosting import SupervisorThread
 from devkit.supervisor import Supervisor
 from devkit.ui.app import DashboardApp
 from devkit.ui.error_panel import ErrorPanel
-from tests.integration.supervisor_helpers import descendants_alive, py, settings
+from tests.integration.supervisor_helpers import py, settings
+from tests.support.devkit_proc import still_alive_after
 from tests.ui.conftest import until
 
 SLEEP = "import time; print('up', flush=True); time.sleep(60)"
@@ -52,4 +53,4 @@ async def test_real_events_restart_crash_and_quit(tmp_path: Path) -> None:
         assert thread.join(timeout=20) == 0
     finally:
         thread.stop(timeout=20)
-    assert descendants_alive(pids) == []
+    assert still_alive_after(pids) == []
