@@ -1,0 +1,31 @@
+"""The core never imports the UI toolkit: headless runs, `devkit status` and the tests of the
+engine must work (and start fast) without Textual being loaded."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CORE = ["devkit.supervisor", "devkit.hosting", "devkit.services.registry",
+        "devkit.services.postgres", "devkit.services.api", "devkit.services.metro",
+        "devkit.ui.plain", "devkit.runstate", "devkit.net", "devkit.qr",
+        "devkit.commands.up", "devkit.commands.status", "devkit.commands.down",
+        "devkit.commands.urls", "devkit.commands.db", "devkit.commands.doctor", "devkit.cli"]
+
+
+def loaded_after_import(modules: list[str]) -> set[str]:
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in modules)
+            + "print('\\n'.join(sorted(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=True)
+    return set(result.stdout.split())
+
+
+def test_core_modules_do_not_load_textual() -> None:
+    loaded = loaded_after_import(CORE)
+    assert not {m for m in loaded if m == "textual" or m.startswith("textual.")}
+
+
+def test_the_dashboard_does_load_it() -> None:
+    """The check above can fail: importing the dashboard brings Textual in."""
+    assert "textual" in loaded_after_import(["devkit.ui.app"])
