@@ -78,7 +78,7 @@ class ComponentsTable(DataTable):
                 continue
             if self._cells.get((name, key)) != value.plain:
                 self._cells[(name, key)] = value.plain
-                self.update_cell(name, key, value)
+                self.update_cell(name, key, value, update_width=True)
 
     def _remember(self, name: str) -> None:
         for key, value in self._texts(self.statuses[name]).items():
@@ -93,7 +93,7 @@ class ComponentsTable(DataTable):
         if self.wide:
             texts["backend"] = Text(status.backend)
             texts["state"] = state
-            texts["detail"] = Text(shorten(detail, 40))
+            texts["detail"] = Text(shorten(detail, 28))
         else:
             if detail:
                 state.append(f" {shorten(detail, 18)}", style="dim" if status.state
