@@ -227,6 +227,7 @@ class Supervisor:
         if healthy and not self._all_healthy and not self.shutting_down:
             self.ever_all_healthy = True
             self.bus.publish(AllHealthy())
+            self.net.all_healthy()
         self._all_healthy = healthy
 
     def _notify(self) -> None:

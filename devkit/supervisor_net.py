@@ -37,6 +37,7 @@ class NetworkSide:
         self._ready: asyncio.Event | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._reach_checked = ""  # the LAN host the API was last checked on
 
     # --- detection ---------------------------------------------------------------------------
     def _detect(self) -> Any:
@@ -85,6 +86,36 @@ class NetworkSide:
                                    lambda text: self.sup._log("devkit", text, "devkit"))
             if reverser.available:
                 self._tasks.append(asyncio.create_task(reverser.run(self._stop), name="adb"))
+
+    # --- can a phone reach the API? ---------------------------------------------------------------
+    def all_healthy(self) -> None:
+        """Once everything is healthy (again), check the API from the LAN address in a thread."""
+        api = self.sup.components.get("api")
+        if not self.enabled or api is None or not api.enabled or self._reach_checked == self.lan_host:
+            return
+        self._reach_checked = self.lan_host
+        self._tasks.append(asyncio.create_task(self._check_reach(self.lan_host), name="lan-reach"))
+
+    async def _check_reach(self, host: str) -> None:
+        from devkit.net import is_loopback_host
+
+        if is_loopback_host(host) or not _available("devkit.lancheck"):
+            return
+        from devkit.lancheck import check_lan_reach
+        from devkit.net import read_platform
+
+        s = self.sup.settings
+        try:
+            reach = await asyncio.to_thread(check_lan_reach, host, s.api_port, read_platform(),
+                                            extra_ports=(s.metro_port,), timeout=2.0)
+        except Exception as exc:  # noqa: BLE001 - a check, never fatal
+            self.sup._log("devkit", f"could not check the API on {host}: {exc}", "devkit")
+            return
+        if reach.ok:
+            self.sup._log("devkit", f"phones reach the API: {reach.detail}", "devkit")
+        else:
+            self.sup._notice(f"phones may not reach the API: {reach.detail}. {reach.hint}",
+                             "warning")
 
     def _changed(self, choice: Any) -> None:
         self.choice = choice

@@ -12,6 +12,7 @@ import ipaddress
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -21,6 +22,8 @@ from devkit.lancheck import check_lan_reach
 from devkit.net import PlatformInfo, choose_lan, read_interfaces
 from devkit.netwatch import NetworkWatcher
 from devkit.targets import device_targets
+from tests.support.devkit_proc import Output, kill_everything_recorded
+from tests.support.devkit_proc import devkit as devkit_proc
 from tests.support.live_server import server_env
 from tests.support.netns import (
     CONNECT,
@@ -32,6 +35,7 @@ from tests.support.netns import (
     unavailable_reason,
 )
 from tests.support.ports import free_port
+from tests.support.stack import make_stack_project
 
 pytestmark = pytest.mark.netns
 
@@ -224,3 +228,26 @@ async def test_watcher_notices_an_address_change_through_netlink(netns_ok, names
         stop.set()
         await asyncio.wait_for(task, 5)
     assert seen[-1] == new_ip and watcher.current.host == new_ip
+
+
+def test_devkit_up_serves_a_phone_on_the_lan(netns_ok, namespaces, phone_net, tmp_path):
+    """The whole stack under `devkit up`, a phone on the LAN: devkit checks the API answers on
+    the LAN address (and says so), and the phone reaches the API and Metro there."""
+    host_ip, phone_ip = phone_net
+    phone = namespaces("upphone", host_ip, phone_ip)
+    stack = make_stack_project(tmp_path / "aios")
+    out = Output(devkit_proc(stack.root, "up", "--headless", "--host", host_ip))
+    try:
+        out.wait("all components healthy", timeout=60)
+        out.wait(f"phones reach the API: the API answers on {host_ip}:{stack.api_port}",
+                 timeout=15)
+        answer = fetch(phone, f"http://{host_ip}:{stack.api_port}/status")
+        assert answer.startswith("200 ") and json.loads(answer[4:])["db"] == "ok", answer
+        assert fetch(phone, f"http://{host_ip}:{stack.metro_port}/status") == \
+            "200 packager-status:running"
+        # Metro was told the LAN address, so the bundle URLs it hands out work on the phone
+        assert out.has(f"host={host_ip} api=http://{host_ip}:{stack.api_port}")
+    finally:
+        out.proc.send_signal(signal.SIGTERM)
+        out.proc.wait(timeout=30)
+        kill_everything_recorded(stack.root)
