@@ -75,3 +75,27 @@ def find_postgres_container(root: Path | None = None,
     if not found:
         return None
     return ContainerRef(id=found[0].id, name=found[0].name, docker_host=docker_host(root))
+
+
+def docker_error_text(exc: BaseException, limit: int = 160) -> str:
+    """A short reason for a failed engine call: the root OSError when there is one ("no socket
+    at ...", "connection refused"), else the last line of the message."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, FileNotFoundError):
+            return "no Docker socket there (the engine is not running)"
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused (the engine is not running)"
+        if isinstance(current, PermissionError):
+            return "permission denied on the Docker socket (add your user to the docker group)"
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    lines = str(exc).strip().splitlines()
+    text = lines[-1] if lines else type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from devkit import pgcluster
 from devkit.config import DB_BACKENDS, Settings
+from devkit.dbtools.container import docker_error_text
 from devkit.errors import BackendUnavailableError, ConfigError
 from devkit.services.base import Service
 
@@ -42,11 +43,11 @@ def docker_engine(settings: Settings, timeout: float = PING_TIMEOUT) -> tuple[bo
         client = docker.DockerClient(base_url=host, timeout=timeout, version="1.41") if host \
             else docker.from_env(timeout=timeout, version="1.41")
     except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
-        return False, f"no Docker engine at {where} ({_why(exc)})"
+        return False, f"no Docker engine at {where} ({docker_error_text(exc)})"
     try:
         client.ping()
     except Exception as exc:  # noqa: BLE001
-        return False, f"no Docker engine answers at {where} ({_why(exc)})"
+        return False, f"no Docker engine answers at {where} ({docker_error_text(exc)})"
     finally:
         client.close()
     return True, f"Docker engine answers at {where} ({(time.monotonic() - started) * 1000:.0f} ms)"
@@ -94,9 +95,3 @@ def make_postgres_service(settings: Settings, choice: BackendChoice) -> Service:
     from devkit.services.postgres_native import NativePostgresService
 
     return NativePostgresService(settings)
-
-
-def _why(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    text = text[-1] if text else type(exc).__name__
-    return text if len(text) < 120 else text[:117] + "..."

@@ -20,7 +20,7 @@ from typing import Any
 
 from devkit import compose_file
 from devkit.config import Settings
-from devkit.dbtools.container import COMPOSE_PROJECT, docker_host
+from devkit.dbtools.container import COMPOSE_PROJECT, docker_error_text, docker_host
 from devkit.errors import DevkitError
 from devkit.services.base import Health, Service, ServiceContext
 
@@ -160,7 +160,7 @@ class DockerPostgresService(Service):
             self._pull()
         except Exception as exc:  # noqa: BLE001 - offline, unknown image, auth
             raise DevkitError(f"cannot pull the PostgreSQL image {self.spec.image}: "
-                              f"{_short(exc)}", fix) from None
+                              f"{docker_error_text(exc)}", fix) from None
         self._log(f"pulled image {self.spec.image}")
 
     def _pull(self) -> None:
@@ -303,7 +303,7 @@ class DockerPostgresService(Service):
             text = str(exc)
             if "already allocated" in text or "address already in use" in text:
                 raise DevkitError(f"port 127.0.0.1:{self.host_port} for PostgreSQL is taken: "
-                                  f"{_short(exc)}", "stop what holds it, or set POSTGRES_PORT "
+                                  f"{docker_error_text(exc)}", "stop what holds it, or set POSTGRES_PORT "
                                   "(and DATABASE_URL) in .env to a free port") from None
             raise
 
@@ -324,14 +324,14 @@ class DockerPostgresService(Service):
                 text = pending.decode("utf-8", "replace")
                 self._log(text, _stream(text))
         except Exception as exc:  # noqa: BLE001 - the engine went away; shown, not fatal
-            self._log(f"log stream ended: {_short(exc)}")
+            self._log(f"log stream ended: {docker_error_text(exc)}")
 
     def _wait_thread(self, container_id: str, future: asyncio.Future[int]) -> None:
         try:
             result = self._stream_client.containers.get(container_id).wait()
             code = int(result.get("StatusCode", -1))
         except Exception as exc:  # noqa: BLE001
-            self._log(f"lost track of the container: {_short(exc)}")
+            self._log(f"lost track of the container: {docker_error_text(exc)}")
             code = -1
         loop = self._loop
         if loop is not None and not loop.is_closed():
@@ -364,7 +364,7 @@ class DockerPostgresService(Service):
                 ["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(CONTAINER_PORT),
                  "-U", self.user, "-d", self.dbname])
         except Exception as exc:  # noqa: BLE001
-            return Health(False, f"pg_isready via exec failed: {_short(exc)}")
+            return Health(False, f"pg_isready via exec failed: {docker_error_text(exc)}")
         what = "healthcheck starting" if status else "no healthcheck"
         if result.exit_code == 0:
             return Health(True, f"accepting connections (pg_isready; {what}), "
@@ -420,7 +420,7 @@ def _connect(settings: Settings, timeout: int = 30) -> Any:
         return client
     except Exception as exc:  # noqa: BLE001
         raise DevkitError(f"no Docker engine answers at {host or 'the default socket'}: "
-                          f"{_short(exc)}", "start Docker, or use --db-backend native") from None
+                          f"{docker_error_text(exc)}", "start Docker, or use --db-backend native") from None
 
 
 def _daemon(name: str, target: Callable[..., None], *args: Any) -> None:
@@ -434,8 +434,3 @@ def _settle(future: asyncio.Future[int], code: int) -> None:
 
 def _stream(line: str) -> str:
     return "stderr" if any(tag in line for tag in ("ERROR:", "FATAL:", "PANIC:")) else "stdout"
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[-1] if text else type(exc).__name__)[:300]
