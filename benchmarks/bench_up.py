@@ -84,8 +84,13 @@ def median(fn, runs: int, before=None) -> tuple[float, list[float]]:  # noqa: AN
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="where the temp projects live (default: the system temp folder; "
+                             "initdb is ~2x slower in a busy /tmp than in a project folder)")
     args = parser.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="h3-bench-"))
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    base = Path(tempfile.mkdtemp(prefix="bench-up-", dir=args.workdir))
     results: dict[str, float] = {}
     try:
         python, _ = median(lambda: time_command([sys.executable, "-c", "pass"]), args.runs)

@@ -8,15 +8,18 @@ sets `run=function(args) -> exit code`. Errors from the core are DevkitError: pr
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
 from devkit import __version__
-from devkit.commands import COMMAND_MODULES
+from devkit.commands import COMMANDS
 from devkit.errors import DevkitError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser of `command` (its module imported); every other command is listed by
+    name and help only. None: all of them in full (for tests and complete help)."""
     parser = argparse.ArgumentParser(
         prog="devkit",
         description="Run the AIOS stack locally: PostgreSQL, the Flask API (reloaded on every "
@@ -25,13 +28,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"devkit {__version__}")
     parser.add_argument("--root", help="project folder (default: nearest pyproject.toml upwards)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMAND_MODULES:
-        module.register(subparsers)
+    for name, text in COMMANDS.items():
+        if command is None or name == command:
+            importlib.import_module(f"devkit.commands.{name}").register(subparsers)
+        else:
+            subparsers.add_parser(name, help=text)
     return parser
 
 
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command word of argv (skipping --root VALUE), if it names a command."""
+    words = iter(argv)
+    for word in words:
+        if word == "--root":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = command_of(argv)
+    parser = build_parser(command) if command else build_parser("")
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help()

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from devkit.commands import COMMANDS
 from devkit.commands.common import settings_from
 from devkit.config import Settings
 from devkit.dbtools import backup as backups
@@ -17,7 +18,7 @@ from devkit.errors import DevkitError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("db", help="migrations, psql, reset, backups of the dev database")
+    parser = subparsers.add_parser("db", help=COMMANDS["db"])
     sub = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     sub.add_parser("push", help="apply pending migrations").set_defaults(run=run_push)
     sub.add_parser("status", help="applied and pending migrations").set_defaults(run=run_status)

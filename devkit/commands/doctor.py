@@ -10,6 +10,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from devkit.commands import COMMANDS
 from devkit.commands.common import settings_from
 from devkit.config import Settings, find_root
 from devkit.doctor import CheckResult, DoctorContext, run_checks
@@ -19,7 +20,7 @@ from devkit.errors import ConfigError
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "doctor", help="check Python, Node, Docker/PostgreSQL, .env, ports, disk, LAN, backups")
+        "doctor", help=COMMANDS["doctor"])
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(run=run)
 

@@ -9,12 +9,13 @@ import signal
 import time
 from pathlib import Path
 
+from devkit.commands import COMMANDS
 from devkit.config import Settings, find_root, load_settings
 from devkit.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("down", help="stop a running devkit or clean up leftovers")
+    parser = subparsers.add_parser("down", help=COMMANDS["down"])
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds to wait for devkit's shutdown (default: shutdown_timeout+10)")
     parser.set_defaults(run=run)

@@ -11,6 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from devkit.commands import COMMANDS
 from devkit.commands.urls import add_host_argument, gather, render_lan_header
 from devkit.qr import (
     FULL_QUIET_ZONE,
@@ -25,7 +26,7 @@ from devkit.targets import api_url, expo_url
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "qr", help="print the Expo Go QR code (and one for the API status URL)",
+        "qr", help=COMMANDS["qr"],
         description="Print the QR code Expo Go scans (exp://LAN_IP:METRO_PORT) and one for the "
                     "API's status URL, to check from the phone's browser that it reaches the API.")
     parser.add_argument("--png", metavar="FILE",

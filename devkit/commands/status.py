@@ -9,11 +9,12 @@ import socket
 import time
 from typing import Any
 
+from devkit.commands import COMMANDS
 from devkit.commands.down import state_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("status", help="components, state, health, pids, ports, uptime")
+    parser = subparsers.add_parser("status", help=COMMANDS["status"])
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(run=run)
 

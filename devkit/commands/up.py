@@ -12,12 +12,13 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from devkit.commands import COMMANDS
 from devkit.config import DB_BACKENDS, Settings, find_root, load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "up", help="start PostgreSQL, the API and Metro (dashboard, or --headless)")
+        "up", help=COMMANDS["up"])
     parser.add_argument("--headless", action="store_true",
                         help="prefixed log lines instead of the dashboard "
                              "(automatic when stdout is not a terminal)")

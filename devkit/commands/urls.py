@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from devkit.adb import find_adb
+from devkit.commands import COMMANDS
 from devkit.commands.common import settings_from
 from devkit.lancheck import LanReach, LiveHealth, check_lan_reach, probe_local
 from devkit.net import LanChoice, PlatformInfo, detect_lan, read_platform
@@ -77,7 +78,7 @@ def gather(args: argparse.Namespace, check_reach: bool = True) -> Snapshot:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "urls", help="the URLs each device uses (simulator, emulator, phone)",
+        "urls", help=COMMANDS["urls"],
         description="Show the API and Metro URLs for each kind of device, the LAN address "
                     "phones use and why it was chosen, and live health when devkit up runs.")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
