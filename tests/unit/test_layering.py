@@ -29,3 +29,16 @@ def test_core_modules_do_not_load_textual() -> None:
 def test_the_dashboard_does_load_it() -> None:
     """The check above can fail: importing the dashboard brings Textual in."""
     assert "textual" in loaded_after_import(["devkit.ui.app"])
+
+
+def test_the_cli_loads_only_the_command_it_runs() -> None:
+    """`devkit --version` / `devkit down` stay fast: no database driver, HTTP client, QR
+    library or dashboard is imported until a command needs it."""
+    code = ("import sys\nfrom devkit import cli\nparser = cli.build_parser('down')\n"
+            "print('\\n'.join(sorted(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=True)
+    loaded = set(result.stdout.split())
+    assert "devkit.commands.down" in loaded
+    heavy = {"psycopg", "httpx", "qrcode", "textual", "docker", "devkit.commands.db"}
+    assert not heavy & loaded
