@@ -20,6 +20,10 @@ from devkit.services.base import Health
 
 _clients: WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = WeakKeyDictionary()
 
+# Servers may log these requests quietly (the AIOS API does): a probe every 2 s would
+# otherwise fill the log view with "GET /status 200".
+PROBE_HEADERS = {"X-Health-Check": "devkit"}
+
 
 def http_client() -> Any:
     """The shared httpx.AsyncClient of the running loop (imported lazily)."""
@@ -66,7 +70,8 @@ class HttpProbe(Probe):
 
     async def check(self) -> Health:
         try:
-            response = await http_client().get(self.url, timeout=self.timeout)
+            response = await http_client().get(self.url, timeout=self.timeout,
+                                               headers=PROBE_HEADERS)
         except Exception as exc:  # noqa: BLE001 - any failure is "not healthy"
             return Health(False, f"GET {self.url}: {type(exc).__name__} {exc}".strip())
         status_ok = (response.status_code == self.expect_status if self.expect_status

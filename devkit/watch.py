@@ -15,7 +15,7 @@ from pathlib import Path
 
 ALWAYS_IGNORED = (".venv", "venv", ".git", "__pycache__", "node_modules", "logs")
 DEBOUNCE_MS = 50
-STEP_MS = 5
+STEP_MS = 10  # detection ~+10 ms after a save; each watcher costs ~0.6% of a core idle
 
 
 class IgnoreFilter:

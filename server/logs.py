@@ -21,6 +21,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 
 EXTENSION = "aios_logs"
+HEALTH_CHECK_HEADER = "X-Health-Check"  # set by devkit's (and other) health probes
 REQUEST_ID_HEADER = "X-Request-ID"
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _counter = 0
@@ -156,6 +157,8 @@ def init_app(app: Flask, log_dir: Path, level: str, app_env: str) -> AppLogs:
         # 503 is the expected answer while the database is down: not an error of ours
         level = logging.INFO if status < 500 else logging.WARNING if status == 503 \
             else logging.ERROR
+        if status < 400 and request.headers.get(HEALTH_CHECK_HEADER):
+            level = logging.DEBUG  # an orchestrator's probe every few seconds: not news
         logs.logger.log(level, "%s %s %s %sms", request.method, request.path, status,
                         duration_ms, extra={"fields": {
                             "type": "access", "method": request.method, "path": request.path,

@@ -70,9 +70,9 @@ def uptime(status: ComponentStatus, now: float) -> str:
     seconds = max(0, int(now - status.started_at))
     if seconds < 60:
         return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
+    minutes = seconds // 60  # minutes only from here: the cell (and the table) stays still
     if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
+        return f"{minutes}m"
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
         return f"{hours}h{minutes:02d}m"

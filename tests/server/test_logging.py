@@ -90,3 +90,14 @@ def test_library_repeats_are_one_line_and_rate_limited() -> None:
     assert quiet.filter(first) and first.getMessage() == "error connecting: Is the server running?"
     assert not quiet.filter(record("error connecting:\n\tIs the server running?"))
     assert quiet.filter(record("a different warning"))
+
+
+def test_health_probes_are_logged_quietly(server_config: Config,
+                                          make_app: Callable[..., Flask]) -> None:
+    """devkit probes /status every 2 s with X-Health-Check: those lines stay at DEBUG."""
+    client = make_app(server_config).test_client()
+    assert client.get("/status", headers={"X-Health-Check": "devkit",
+                                          "X-Request-ID": "probe-1"}).status_code == 200
+    assert client.get("/status", headers={"X-Request-ID": "person-1"}).status_code == 200
+    ids = [e.get("request_id") for e in read_lines(server_config.log_dir / "combined.log")]
+    assert "person-1" in ids and "probe-1" not in ids

@@ -32,6 +32,7 @@ def test_uptime_formats() -> None:
     def status(state: State, started: float | None) -> ComponentStatus:
         return ComponentStatus("api", "flask", state, started_at=started)
     assert uptime(status(State.HEALTHY, 100.0), 159.0) == "59s"
+    assert uptime(status(State.HEALTHY, 100.0), 100.0 + 185) == "3m"  # no seconds: a still table
     assert uptime(status(State.HEALTHY, 100.0), 100.0 + 3_725) == "1h02m"
     assert uptime(status(State.STOPPED, 100.0), 200.0) == "-"
     assert uptime(status(State.HEALTHY, None), 200.0) == "-"
