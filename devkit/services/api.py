@@ -226,6 +226,7 @@ class ApiService(Service):
         self.ctx: ServiceContext | None = None
         self.parent: WarmParent | None = None
         self.spawned: ChildProcess | None = None
+        self._prewarm: asyncio.Task[None] | None = None
         self.cold = False  # next start needs a new warm parent (dependencies/env changed)
         self.restart_expected_until = 0.0
         self.stop_requested = False
@@ -293,6 +294,9 @@ class ApiService(Service):
         for site in self.venv_paths():  # a pip install adds/removes entries at the top
             self._watch_tasks.append(asyncio.create_task(self._watch_loop(
                 [site], (), "venv", recursive=False, step_ms=500, debounce_ms=5000)))
+        if self.mode == "fork" and self.disabled_reason() is None:
+            # import Flask, psycopg & co. while PostgreSQL starts: the first start only forks
+            self._prewarm = asyncio.create_task(self._spawn_parent(ctx), name="api-prewarm")
         for path in self.watch_paths():
             if not path.exists():
                 ctx.log(f"not watching {path}: it does not exist (setting api_watch)", "devkit")
@@ -365,20 +369,31 @@ class ApiService(Service):
         if self.mode == "spawn":
             await self._start_spawn(ctx)
             return
+        prewarm, self._prewarm = self._prewarm, None
+        if prewarm is not None:
+            try:
+                await prewarm
+            except Exception:  # noqa: BLE001 - the normal spawn below reports the cause
+                self.parent = None
         if self.parent is not None and (self.cold or not self.parent.alive):
             await self.parent.quit(1.0)
             self.parent = None
         self.cold = False
         self.restart_expected_until = 0.0
         if self.parent is None:
-            parent = WarmParent(self.root, self.module, self.port, self.child_env(ctx), ctx)
-            self.parent = parent
-            try:
-                await parent.spawn()
-            except BaseException:
-                self.parent = None
-                raise
+            await self._spawn_parent(ctx)
+        assert self.parent is not None
         self.parent.start_child()
+
+    async def _spawn_parent(self, ctx: ServiceContext) -> None:
+        parent = WarmParent(self.root, self.module, self.port, self.child_env(ctx), ctx)
+        self.parent = parent
+        try:
+            await parent.spawn()
+        except BaseException:
+            if self.parent is parent:
+                self.parent = None
+            raise
 
     async def _start_spawn(self, ctx: ServiceContext) -> None:
         env = self.child_env(ctx)
@@ -492,6 +507,9 @@ class ApiService(Service):
             self.parent = None
 
     async def close(self) -> None:
+        if self._prewarm is not None:  # never started (e.g. PostgreSQL failed): no orphan
+            await asyncio.gather(self._prewarm, return_exceptions=True)
+            self._prewarm = None
         self._watch_stop.set()
         for task in self._watch_tasks:
             task.cancel()
