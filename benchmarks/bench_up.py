@@ -5,16 +5,14 @@ Scenarios (each in a temp project; nothing is left running):
   native-warm components = ["postgres"], db_backend = "native", cluster already initialised
   native-cold the same from nothing (.devkit/postgres removed before each run: initdb included)
   stack       PostgreSQL + the real API (a copy of server/, migrations applied), warm and cold
-The postgres scenarios need devkit.services.postgres (skipped with a note until it exists).
 Targets (issue 6): native-warm under 1 s, native-cold under 2 s.
 
-Run: .venv/bin/python benchmarks/bench_up.py [--runs N]
+Run: .venv/bin/python benchmarks/bench_up.py [--runs N] [--workdir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import shutil
 import signal
@@ -74,6 +72,18 @@ def time_command(argv: list[str]) -> float:
     return time.perf_counter() - begun
 
 
+def warm_and_cold(label: str, root: Path, runs: int) -> dict[str, float]:
+    """Median `up` time with the cluster in place, then from nothing (.devkit removed)."""
+    time_up(root)  # creates the cluster
+    warm, _ = median(lambda: time_up(root), runs)
+
+    def wipe() -> None:
+        shutil.rmtree(root / ".devkit", ignore_errors=True)
+
+    cold, _ = median(lambda: time_up(root), max(3, runs // 2), before=wipe)
+    return {f"up: {label}, existing cluster": warm, f"up: {label}, from nothing": cold}
+
+
 def median(fn, runs: int, before=None) -> tuple[float, list[float]]:  # noqa: ANN001
     values = []
     for _ in range(runs):
@@ -110,37 +120,17 @@ def main() -> int:
         results["up: engine (tcp server + stand-in metro)"], _ = median(
             lambda: time_up(engine), args.runs)
 
-        if importlib.util.find_spec("devkit.services.postgres") is None:
-            print("native-warm / native-cold: skipped (devkit.services.postgres not there yet)")
-        else:
-            pg_port = free_port()
-            native = make_project(base / "native", components=("postgres",),
-                                  extra={"db_backend": "native"},
-                                  env={"POSTGRES_PORT": str(pg_port), "POSTGRES_USER": "aios",
-                                       "POSTGRES_DB": "aios",
-                                       "DATABASE_URL": f"postgresql://aios:pw-standin-123@"
-                                                       f"127.0.0.1:{pg_port}/aios"})
-            time_up(native)  # creates the cluster
-            results["up: native postgres, existing cluster"], _ = median(
-                lambda: time_up(native), args.runs)
-
-            def wipe() -> None:
-                shutil.rmtree(native / ".devkit", ignore_errors=True)
-
-            results["up: native postgres, from nothing"], _ = median(
-                lambda: time_up(native), max(3, args.runs // 2), before=wipe)
-
-            # what a developer runs: PostgreSQL + the real API (a copy of server/, migrated)
-            stack = make_stack_project(base / "stack", metro=False).root
-            time_up(stack)
-            results["up: native postgres + api, existing cluster"], _ = median(
-                lambda: time_up(stack), args.runs)
-
-            def wipe_stack() -> None:
-                shutil.rmtree(stack / ".devkit", ignore_errors=True)
-
-            results["up: native postgres + api, from nothing"], _ = median(
-                lambda: time_up(stack), max(3, args.runs // 2), before=wipe_stack)
+        pg_port = free_port()
+        native = make_project(base / "native", components=("postgres",),
+                              extra={"db_backend": "native"},
+                              env={"POSTGRES_PORT": str(pg_port), "POSTGRES_USER": "aios",
+                                   "POSTGRES_DB": "aios",
+                                   "DATABASE_URL": f"postgresql://aios:pw-standin-123@"
+                                                   f"127.0.0.1:{pg_port}/aios"})
+        results.update(warm_and_cold("native postgres", native, args.runs))
+        # what a developer runs: PostgreSQL + the real API (a copy of server/, migrated)
+        stack = make_stack_project(base / "stack", metro=False).root
+        results.update(warm_and_cold("native postgres + api", stack, args.runs))
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
