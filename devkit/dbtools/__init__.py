@@ -1,7 +1,22 @@
 """Database tooling behind `devkit db`: target, tools (host or container), backup, prune,
-restore/verify and migrations. Each module has one job; commands/db.py only prints."""
+restore/verify and migrations. Each module has one job; commands/db.py only prints.
 
-from devkit.dbtools.target import DbTarget, mask_url
-from devkit.dbtools.tools import ContainerTools, DbTools, HostTools, select_tools
+Names are loaded on first use (PEP 562): `devkit up` imports dbtools.container without paying
+for psycopg here.
+"""
 
-__all__ = ["ContainerTools", "DbTarget", "DbTools", "HostTools", "mask_url", "select_tools"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {"DbTarget": "target", "mask_url": "target", "ContainerTools": "tools",
+          "DbTools": "tools", "HostTools": "tools", "select_tools": "tools"}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"devkit.dbtools.{_HOMES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

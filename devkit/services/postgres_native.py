@@ -11,6 +11,7 @@ connection; the database of DATABASE_URL is created once the server answers. Sto
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import shutil
 import signal
@@ -18,6 +19,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from devkit import pgcluster
 from devkit.config import Settings
@@ -49,10 +51,8 @@ def db_params(settings: Settings) -> DbParams:
     dbname = settings.env_value("POSTGRES_DB", user)
     url = settings.database_url
     if url:
-        from psycopg.conninfo import conninfo_to_dict
-
         try:
-            parts = conninfo_to_dict(url)
+            parts = _conninfo(url)
         except Exception as exc:  # noqa: BLE001 - psycopg.ProgrammingError and friends
             raise DevkitError(f"DATABASE_URL in .env cannot be parsed: {exc}",
                               "use postgresql://USER:PASSWORD@127.0.0.1:PORT/DBNAME") from None
@@ -69,6 +69,17 @@ def db_params(settings: Settings) -> DbParams:
         raise DevkitError("no database password: DATABASE_URL and POSTGRES_PASSWORD are empty",
                           "set POSTGRES_PASSWORD in .env (devkit generates one on first run)")
     return DbParams(user, password, port, dbname)
+
+
+def _conninfo(url: str) -> dict[str, object]:
+    """The parts of DATABASE_URL; URLs without psycopg (its import costs ~0.13 s of startup)."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        from psycopg.conninfo import conninfo_to_dict
+
+        return dict(conninfo_to_dict(url))
+    parsed = urlsplit(url)
+    return {"user": unquote(parsed.username or ""), "password": unquote(parsed.password or ""),
+            "dbname": unquote(parsed.path.lstrip("/")), "port": parsed.port}
 
 
 def _postmaster_pid(datadir: Path) -> int | None:
@@ -121,6 +132,7 @@ class NativePostgresService(Service):
         self.run_as = pgcluster.server_user()
         self.child: ChildProcess | None = None
         self._db_ready = False
+        self._psycopg: asyncio.Future[object] | None = None
         self._ctx: ServiceContext | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -237,6 +249,8 @@ class NativePostgresService(Service):
     async def start(self, ctx: ServiceContext) -> None:
         self._ctx, self._loop = ctx, asyncio.get_running_loop()
         self._db_ready = False
+        # the health check needs psycopg (~0.13 s to import): load it while initdb/postgres run
+        self._psycopg = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, "psycopg"))
         await asyncio.to_thread(self.ensure_cluster)
         await asyncio.to_thread(self._clear_stale_pidfile, self.settings.shutdown_timeout)
         assert self.bindir is not None
@@ -259,6 +273,8 @@ class NativePostgresService(Service):
         if status is not None and status != "ready":
             # what pg_ctl reads: no connection attempts (each one logs a FATAL while starting)
             return Health(False, f"PostgreSQL is {status}")
+        if self._psycopg is not None:
+            await asyncio.gather(self._psycopg, return_exceptions=True)
         import psycopg
 
         try:
