@@ -193,17 +193,19 @@ class WarmParent:
             self.reaped = (pid, code)
             self.reaped_at = time.monotonic()
 
-    def read_pipe(self, fd: int, name: str) -> None:
+    def read_pipe(self, fd: int, name: str) -> bool:
+        """Forward what the pipe holds now; True when more may follow right away."""
         try:
             data = os.read(fd, 65536)
         except BlockingIOError:
-            return
+            return False
         except OSError:
             data = b""
         if not data:
             self.close_pipe(fd)
-            return
+            return False
         self._feed(fd, name, data)
+        return True
 
     def close_pipe(self, fd: int) -> None:
         name = self.pipes.pop(fd, "")
@@ -254,18 +256,8 @@ class WarmParent:
         if not force and self.pipes and time.monotonic() - self.reaped_at < 0.2:
             return
         for fd in list(self.pipes):
-            name = self.pipes[fd]
-            while fd in self.pipes:
-                try:
-                    data = os.read(fd, 65536)
-                except BlockingIOError:
-                    break
-                except OSError:
-                    data = b""
-                if not data:
-                    self.close_pipe(fd)
-                    break
-                self._feed(fd, name, data)
+            while fd in self.pipes and self.read_pipe(fd, self.pipes[fd]):
+                pass
             if fd in self.pipes:
                 self.close_pipe(fd)
         pid, code = self.reaped

@@ -23,22 +23,25 @@ def listening(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def _get(url: str, ctx: DoctorContext) -> httpx.Response | str:
+def _get_status(ctx: DoctorContext, name: str, port: int,
+                fix: str) -> tuple[str, httpx.Response | CheckResult]:
+    """GET /status on a local port: the response, or the skip/fail result that ends the check."""
+    url = f"http://127.0.0.1:{port}/status"
+    if not listening("127.0.0.1", port):
+        return url, CheckResult(name, "skip", f"not running (nothing on port {port})")
     try:
-        return httpx.get(url, timeout=ctx.timeout)
+        return url, httpx.get(url, timeout=ctx.timeout)
     except httpx.HTTPError as exc:
-        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return url, CheckResult(name, "fail", f"{url}: {why}", fix)
 
 
 def check_api(ctx: DoctorContext) -> CheckResult:
     port = ctx.settings.api_port
-    if not listening("127.0.0.1", port):
-        return CheckResult("api", "skip", f"not running (nothing on port {port})")
-    url = f"http://127.0.0.1:{port}/status"
-    response = _get(url, ctx)
-    if isinstance(response, str):
-        return CheckResult("api", "fail", f"{url}: {response}",
-                           "see the api log in devkit up (or devkit status)")
+    url, response = _get_status(ctx, "api", port,
+                                "see the api log in devkit up (or devkit status)")
+    if isinstance(response, CheckResult):
+        return response
     try:
         body = response.json()
     except ValueError:
@@ -56,12 +59,9 @@ def check_api(ctx: DoctorContext) -> CheckResult:
 
 def check_metro(ctx: DoctorContext) -> CheckResult:
     port = ctx.settings.metro_port
-    if not listening("127.0.0.1", port):
-        return CheckResult("metro", "skip", f"not running (nothing on port {port})")
-    url = f"http://127.0.0.1:{port}/status"
-    response = _get(url, ctx)
-    if isinstance(response, str):
-        return CheckResult("metro", "fail", f"{url}: {response}", "see the metro log in devkit up")
+    url, response = _get_status(ctx, "metro", port, "see the metro log in devkit up")
+    if isinstance(response, CheckResult):
+        return response
     if "packager-status:running" in response.text:
         return CheckResult("metro", "pass", f"{url}: packager-status:running")
     return CheckResult("metro", "fail", f"port {port} answers ({response.status_code}) but not as "
@@ -230,14 +230,8 @@ def check_lan(ctx: DoctorContext) -> CheckResult:
 
 def _lan_reach(ctx: DoctorContext, host: str, port: int) -> tuple[str, str]:
     """("", "") when the API answers on host:port, else (what is wrong, the fix)."""
-    try:
-        from devkit import lancheck, net
-    except ImportError:
-        response = _get(f"http://{host}:{port}/status", ctx)
-        if isinstance(response, str):
-            return (f"the API does not answer there: {response}", f"let port {port} through "
-                    "the firewall and keep the API on 0.0.0.0")
-        return "", ""
+    from devkit import lancheck, net
+
     reach = lancheck.check_lan_reach(host, port, net.read_platform(),
                                      extra_ports=(ctx.settings.metro_port,), timeout=ctx.timeout)
     return ("", "") if reach.ok else (reach.detail, reach.hint)
