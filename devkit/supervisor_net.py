@@ -8,7 +8,6 @@ with `set_lan_host(host) -> bool` returning True is restarted (Metro).
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from devkit.events import TargetsChanged
@@ -18,13 +17,6 @@ if TYPE_CHECKING:
 
 FALLBACK_HOST = "127.0.0.1"
 WATCH_INTERVAL = 3.0
-
-
-def _available(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 class NetworkSide:
@@ -58,8 +50,7 @@ class NetworkSide:
 
     async def _run(self) -> None:
         assert self._ready is not None
-        can_detect = self.enabled and _available("devkit.net")
-        if can_detect:
+        if self.enabled:
             try:
                 self.choice = await asyncio.to_thread(self._detect)
                 self.lan_host = self.choice.host
@@ -72,13 +63,12 @@ class NetworkSide:
         self._ready.set()
         if not self.enabled:
             return
-        if can_detect and _available("devkit.netwatch"):
-            from devkit.netwatch import NetworkWatcher
+        from devkit.netwatch import NetworkWatcher
 
-            watcher = NetworkWatcher(self._detect, self._changed, WATCH_INTERVAL,
-                                     initial=self.choice)
-            self._tasks.append(asyncio.create_task(watcher.run(self._stop), name="netwatch"))
-        if self.sup.settings.adb_reverse and _available("devkit.adb"):
+        watcher = NetworkWatcher(self._detect, self._changed, WATCH_INTERVAL,
+                                 initial=self.choice)
+        self._tasks.append(asyncio.create_task(watcher.run(self._stop), name="netwatch"))
+        if self.sup.settings.adb_reverse:
             from devkit.adb import AdbReverser
 
             s = self.sup.settings
@@ -99,7 +89,7 @@ class NetworkSide:
     async def _check_reach(self, host: str) -> None:
         from devkit.net import is_loopback_host
 
-        if is_loopback_host(host) or not _available("devkit.lancheck"):
+        if is_loopback_host(host):
             return
         from devkit.lancheck import check_lan_reach
         from devkit.net import read_platform

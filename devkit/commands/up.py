@@ -8,7 +8,6 @@ the supervisor runs on this thread (headless) or on a background thread under th
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -69,16 +68,12 @@ def start(settings: Settings, db_backend: str | None, host: str | None, headless
         plan = build_services(settings, db_backend)
         messages.extend(plan.notes)
         check_ports((svc.name, port) for svc in plan.services
-                    if svc.disabled_reason() is None and getattr(svc, "check_port_conflicts", True)
+                    if svc.disabled_reason() is None and svc.check_port_conflicts
                     for port in svc.ports)
         runstate = RunState(settings.state_dir)
         runstate.write()
         supervisor = Supervisor(settings, plan.services, runstate=runstate, lan_host=host,
                                 exit_on_required_failure=headless)
-        if not headless and importlib.util.find_spec("devkit.ui.app") is None:
-            messages.append("the dashboard is not installed: showing plain output")
-            headless = True
-            supervisor.exit_on_required_failure = True
         if headless:
             return _headless(supervisor, settings, messages)
         return _dashboard(supervisor, messages)

@@ -55,6 +55,12 @@ class Service(ABC):
         return ()
 
     @property
+    def check_port_conflicts(self) -> bool:
+        """`devkit up` checks `ports` are free before anything starts (False: the service
+        handles its own, e.g. adopting its running container)."""
+        return True
+
+    @property
     def url(self) -> str:
         return ""
 
