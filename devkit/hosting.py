@@ -6,7 +6,6 @@ shutdown; a second SIGINT forces it (SIGKILL to every process group devkit start
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import threading
 from collections.abc import Callable
@@ -83,23 +82,9 @@ class SupervisorThread:
 
     def install_signal_handlers(self, on_signal: Callable[[str], None] | None = None) -> None:
         counter = _SignalCounter(self.supervisor, on_signal)
-
-        def handle(number: int, frame: object) -> None:
-            counter(signal.Signals(number))
-            if number == signal.SIGHUP:
-                self.exit_when_stopped()
-
         for sig in SHUTDOWN_SIGNALS:
-            self._previous[sig] = signal.signal(sig, handle)
-
-    def exit_when_stopped(self) -> None:
-        """The terminal is gone (SIGHUP): the UI can neither draw nor exit cleanly (its writes
-        block on the dead terminal), so once every child has stopped, end the process here.
-        The run lock is an flock and goes with the process."""
-        def watchdog() -> None:
-            os._exit(self.join())
-
-        threading.Thread(target=watchdog, name="devkit-hangup", daemon=True).start()
+            self._previous[sig] = signal.signal(sig, lambda number, frame: counter(
+                signal.Signals(number)))
 
     def restore_signal_handlers(self) -> None:
         for sig, handler in self._previous.items():
