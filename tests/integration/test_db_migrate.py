@@ -11,15 +11,7 @@ import psycopg
 import pytest
 
 from devkit.dbtools.target import DbTarget
-
-try:
-    from server import migrations
-except ImportError:  # pragma: no cover - the server package is part of this repository
-    migrations = None
-
-pytestmark = pytest.mark.skipif(
-    migrations is None or not hasattr(migrations, "apply_pending"),
-    reason="server.migrations (apply_pending, migration_status, pending) is not there yet")
+from server import migrations
 
 
 @pytest.fixture

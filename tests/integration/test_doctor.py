@@ -28,6 +28,7 @@ from devkit.doctor import (
     by_name,
     run_checks,
 )
+from server import migrations
 from tests.support.pg import ThrowawayCluster
 from tests.support.ports import free_port
 from tests.support.wait import wait_for
@@ -54,14 +55,6 @@ requires-python = ">=3.11"
 dependencies = ["flask>=3.0,<4", "psycopg[binary]>=3.1,<4", "httpx>=0.27,<1",
                 "pywin32>=300; sys_platform == 'win32'"]
 """
-
-
-def migrations_module():
-    try:
-        from server import migrations
-    except ImportError:
-        return None
-    return migrations if hasattr(migrations, "apply_pending") else None
 
 
 def stand_in(port: int, status: int = 200,
@@ -119,9 +112,7 @@ def project(tmp_path: Path, pg_cluster: ThrowawayCluster, pg_url: str) -> Iterat
     root.mkdir()
     (root / "pyproject.toml").write_text(PYPROJECT)
     target = DbTarget.from_url(pg_url)
-    migrations = migrations_module()
-    if migrations is not None:
-        migrations.apply_pending(pg_url)
+    migrations.apply_pending(pg_url)
     api_port = free_port()
     env = {
         "APP_ENV": "development", "PORT": str(api_port), "METRO_PORT": str(free_port()),
@@ -154,10 +145,7 @@ def expected_healthy() -> dict[str, str]:
     names = ["python", "dependencies", "node", "postgres-backend", "env-file", "env-required",
              "env-secrets", "env-mode", "database", "schema", "api", "metro", "port-api",
              "port-metro", "port-postgres", "lan", "disk", "backups"]
-    expected = {name: HEALTHY_NOT_PASS.get(name, "pass") for name in names}
-    if migrations_module() is None:
-        expected["schema"] = "warn"  # server/ not importable: said so, not failed
-    return expected
+    return {name: HEALTHY_NOT_PASS.get(name, "pass") for name in names}
 
 
 def test_healthy_stack_passes(project: Project) -> None:
@@ -281,8 +269,6 @@ def test_api_degraded(project: Project) -> None:
 
 
 def test_pending_migrations_fail(project: Project, pg_cluster: ThrowawayCluster) -> None:
-    if migrations_module() is None:
-        pytest.skip("server.migrations is not there yet")
     fresh = pg_cluster.create_database()
     try:
         project.write_env(DATABASE_URL=pg_cluster.url(fresh))
