@@ -43,7 +43,7 @@ BIN = Path(sys.executable).parent
 UNREACHABLE_DB = "postgresql://bench:bench@127.0.0.1:9/bench"
 TOOLS = ("devkit-fork", "devkit-spawn", "flask-reload", "watchfiles")
 
-STANDIN_INIT = '''
+STANDIN_INIT = """
 from flask import Flask
 
 from server.value import VALUE
@@ -61,14 +61,14 @@ def create_app():
         return {"value": VALUE}
 
     return app
-'''
-STANDIN_MAIN = '''
+"""
+STANDIN_MAIN = """
 import os
 from server import create_app
 
 create_app().run(host="0.0.0.0", port=int(os.environ["PORT"]))
-'''
-REAL_PATCH = '''
+"""
+REAL_PATCH = """
 
 # --- added by benchmarks/bench_reload.py (in a temp copy only) ---
 _bench_create_app = create_app
@@ -84,7 +84,7 @@ def create_app(*args, **kwargs):  # noqa: F811
         return {"value": VALUE}
 
     return app
-'''
+"""
 
 
 def make_app(root: Path, real: bool) -> tuple[Path, str]:
@@ -125,8 +125,9 @@ def get(port: int, path: str, timeout: float = 2.0) -> bytes | None:
                 if sep:
                     for line in head.split(b"\r\n")[1:]:
                         name, _, value = line.partition(b":")
-                        if name.strip().lower() == b"content-length" and \
-                                len(body) >= int(value.strip()):
+                        if name.strip().lower() == b"content-length" and len(body) >= int(
+                            value.strip()
+                        ):
                             return data
     except (OSError, ValueError):
         return None
@@ -154,8 +155,17 @@ class Tool:
         if self.name.startswith("devkit"):
             return [sys.executable, "-m", "devkit", "--root", str(self.root), "up", "--headless"]
         if self.name == "flask-reload":
-            return [str(BIN / "flask"), "--app", "server:create_app", "run", "--reload",
-                    "--host", "0.0.0.0", "--port", str(self.port)]
+            return [
+                str(BIN / "flask"),
+                "--app",
+                "server:create_app",
+                "run",
+                "--reload",
+                "--host",
+                "0.0.0.0",
+                "--port",
+                str(self.port),
+            ]
         return [str(BIN / "watchfiles"), f"{sys.executable} -m server", "server"]
 
     def configure(self) -> None:
@@ -163,7 +173,8 @@ class Tool:
         (self.root / "pyproject.toml").write_text(
             '[project]\nname = "bench"\nversion = "0"\n\n[tool.devkit]\n'
             f'components = ["api"]\napi_reload = "{mode}"\nadb_reverse = false\n'
-            "shutdown_timeout = 3\nmigrate_on_start = false\n")  # the peers do not migrate
+            "shutdown_timeout = 3\nmigrate_on_start = false\n"
+        )  # the peers do not migrate
         lines = [f"PORT={self.port}", "JWT_SECRET=" + "b" * 48, "DEVKIT_LAN_HOST=127.0.0.1"]
         lines.append(f"DATABASE_URL={self.env.get('DATABASE_URL') or UNREACHABLE_DB}")
         (self.root / ".env").write_text("\n".join(lines) + "\n")
@@ -172,12 +183,24 @@ class Tool:
     def start(self) -> None:
         if self.name.startswith("devkit"):
             self.configure()
-        env = {**os.environ, "JWT_SECRET": "b" * 48, "DATABASE_URL": UNREACHABLE_DB,
-               **self.env, "PORT": str(self.port), "PYTHONUNBUFFERED": "1",
-               "NO_COLOR": "1", "FLASK_DEBUG": "0"}
-        self.proc = subprocess.Popen(self.argv(), cwd=self.root, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        env = {
+            **os.environ,
+            "JWT_SECRET": "b" * 48,
+            "DATABASE_URL": UNREACHABLE_DB,
+            **self.env,
+            "PORT": str(self.port),
+            "PYTHONUNBUFFERED": "1",
+            "NO_COLOR": "1",
+            "FLASK_DEBUG": "0",
+        }
+        self.proc = subprocess.Popen(
+            self.argv(),
+            cwd=self.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         threading.Thread(target=self._drain, daemon=True).start()
 
     def _drain(self) -> None:
@@ -198,8 +221,9 @@ class Tool:
             pass
 
 
-def measure(name: str, rounds: int, warmup: int, real: bool,
-            env: dict[str, str], log: Callable[[str], None]) -> list[float]:
+def measure(
+    name: str, rounds: int, warmup: int, real: bool, env: dict[str, str], log: Callable[[str], None]
+) -> list[float]:
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
         root = Path(tmp)
         target, path = make_app(root, real)
@@ -221,9 +245,11 @@ def measure(name: str, rounds: int, warmup: int, real: bool,
                     raise RuntimeError(f"{name}: round {i} was never served")
                 if i >= warmup:
                     samples.append(served - begun)
-            log(f"{name:13s} median {statistics.median(samples) * 1000:7.1f} ms   "
+            log(
+                f"{name:13s} median {statistics.median(samples) * 1000:7.1f} ms   "
                 f"min {min(samples) * 1000:6.1f}   max {max(samples) * 1000:7.1f}   "
-                f"(n={len(samples)})")
+                f"(n={len(samples)})"
+            )
             return samples
         finally:
             tool.stop()
@@ -241,14 +267,17 @@ def main() -> int:
         parser.error("--real: there is no server/ package in the project yet")
     env = {"DATABASE_URL": args.database_url} if args.database_url else {}
     medians: dict[str, float] = {}
-    print(f"save-to-serving, {args.rounds} rounds each ({args.warmup} warm-up rounds "
-          f"discarded), app: {'project server/' if args.real else 'stand-in'}")
+    print(
+        f"save-to-serving, {args.rounds} rounds each ({args.warmup} warm-up rounds "
+        f"discarded), app: {'project server/' if args.real else 'stand-in'}"
+    )
     for name in [n.strip() for n in args.only.split(",") if n.strip()]:
         if name not in TOOLS:
             parser.error(f"unknown tool {name!r}; use some of {', '.join(TOOLS)}")
         try:
             medians[name] = statistics.median(
-                measure(name, args.rounds, args.warmup, args.real, env, print))
+                measure(name, args.rounds, args.warmup, args.real, env, print)
+            )
         except RuntimeError as exc:
             print(f"{name}: FAILED: {exc}")
     base = medians.get("devkit-fork")
@@ -258,8 +287,10 @@ def main() -> int:
             if name != "devkit-fork":
                 print(f"{name:13s} / devkit-fork = {value / base:5.1f}x")
         verdict = base < 0.15 and all(v > base for n, v in medians.items() if n != "devkit-fork")
-        print(f"\ntarget (devkit-fork median < 150 ms and below the peers): "
-              f"{'met' if verdict else 'NOT met'} ({base * 1000:.1f} ms)")
+        print(
+            f"\ntarget (devkit-fork median < 150 ms and below the peers): "
+            f"{'met' if verdict else 'NOT met'} ({base * 1000:.1f} ms)"
+        )
     return 0 if len(medians) == len([n for n in args.only.split(",") if n.strip()]) else 1
 
 

@@ -40,7 +40,7 @@ def child(mode: str, report: str) -> int:
     from devkit.ui.app import DashboardApp
     from tests.ui.scripted import ScriptedController
 
-    out = open(report, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+    out = open(report, "a", buffering=1)
     controller = ScriptedController()
 
     class Bench(DashboardApp):
@@ -57,8 +57,11 @@ def child(mode: str, report: str) -> int:
         def _flush(self) -> None:
             super()._flush()
             last = f"flood line {INGEST_LINES - 1}"
-            if mode == "ingest" and self.started and any(
-                    line.text == last for line in list(self.log_view.all_lines)[-3:]):
+            if (
+                mode == "ingest"
+                and self.started
+                and any(line.text == last for line in list(self.log_view.all_lines)[-3:])
+            ):
                 seconds = time.perf_counter() - self.started
                 self.started = 0.0
                 out.write(f"ingest {INGEST_LINES} {seconds} {self.dropped}\n")
@@ -77,12 +80,21 @@ class Terminal:
         self.report = Path(tempfile.mkstemp(prefix="bench_ui_", suffix=".txt")[1])
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
-        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(SIZE[0]),
-               "LINES": str(SIZE[1])}
+        env = {
+            **os.environ,
+            "TERM": "xterm-256color",
+            "COLUMNS": str(SIZE[0]),
+            "LINES": str(SIZE[1]),
+        }
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--child", mode, str(self.report)],
-            stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT,
-            start_new_session=True)
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
         os.close(slave)
         self.output = 0
         self._reader = threading.Thread(target=self._drain, daemon=True)
@@ -131,7 +143,7 @@ def bench_ingest() -> tuple[float, int]:
     term = Terminal("ingest")
     try:
         term.wait_for("ready")
-        (n, seconds, dropped), = term.wait_for("ingest", timeout=120)
+        ((n, seconds, dropped),) = term.wait_for("ingest", timeout=120)
         return int(n) / float(seconds), int(dropped)
     finally:
         term.close()
@@ -182,18 +194,24 @@ def main() -> int:
         return child(*args.child)
     ingest = [bench_ingest() for _ in range(args.runs)]
     rates = [rate for rate, _ in ingest]
-    print(f"ingest: median {statistics.median(rates):,.0f} lines/s "
-          f"(runs: {', '.join(f'{r:,.0f}' for r in rates)}; {INGEST_LINES:,} lines each from "
-          f"an unpaced thread; lines skipped: {', '.join(str(d) for _, d in ingest)})")
+    print(
+        f"ingest: median {statistics.median(rates):,.0f} lines/s "
+        f"(runs: {', '.join(f'{r:,.0f}' for r in rates)}; {INGEST_LINES:,} lines each from "
+        f"an unpaced thread; lines skipped: {', '.join(str(d) for _, d in ingest)})"
+    )
     floods = [bench_latency() for _ in range(args.runs)]
     ms = sorted(1000 * lat for lats, _, _ in floods for lat in lats)
-    print(f"key latency under {FLOOD_RATE:,} lines/s: median {statistics.median(ms):.1f} ms, "
-          f"p90 {ms[int(0.9 * (len(ms) - 1))]:.1f} ms, max {ms[-1]:.1f} ms "
-          f"({len(ms)} presses; lines received/skipped: "
-          f"{', '.join(f'{r}/{d}' for _, r, d in floods)})")
+    print(
+        f"key latency under {FLOOD_RATE:,} lines/s: median {statistics.median(ms):.1f} ms, "
+        f"p90 {ms[int(0.9 * (len(ms) - 1))]:.1f} ms, max {ms[-1]:.1f} ms "
+        f"({len(ms)} presses; lines received/skipped: "
+        f"{', '.join(f'{r}/{d}' for _, r, d in floods)})"
+    )
     idle = [bench_idle() for _ in range(args.runs)]
-    print(f"idle CPU: median {statistics.median(idle):.2f}% of a core "
-          f"(runs: {', '.join(f'{v:.2f}' for v in idle)}; 5 s each, all healthy)")
+    print(
+        f"idle CPU: median {statistics.median(idle):.2f}% of a core "
+        f"(runs: {', '.join(f'{v:.2f}' for v in idle)}; 5 s each, all healthy)"
+    )
     return 0
 
 

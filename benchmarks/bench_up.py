@@ -30,9 +30,11 @@ from tests.support.ports import free_port  # noqa: E402
 from tests.support.stack import make_stack_project  # noqa: E402
 from tests.support.standins import make_project, py_command  # noqa: E402
 
-SERVE = ("import socket, sys, time; s = socket.socket(); "
-         "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
-         "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); time.sleep(600)")
+SERVE = (
+    "import socket, sys, time; s = socket.socket(); "
+    "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+    "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); time.sleep(600)"
+)
 READY = "all components healthy"
 
 
@@ -40,9 +42,13 @@ def time_up(root: Path, timeout: float = 60) -> float:
     """Seconds from spawning `devkit up --headless` to its all-healthy line; then SIGTERM."""
     env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
     begun = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "devkit", "--root", str(root), "up",
-                             "--headless"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devkit", "--root", str(root), "up", "--headless"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     elapsed = None
     lines = []
     try:
@@ -84,7 +90,7 @@ def warm_and_cold(label: str, root: Path, runs: int) -> dict[str, float]:
     return {f"up: {label}, existing cluster": warm, f"up: {label}, from nothing": cold}
 
 
-def median(fn, runs: int, before=None) -> tuple[float, list[float]]:  # noqa: ANN001
+def median(fn, runs: int, before=None) -> tuple[float, list[float]]:
     values = []
     for _ in range(runs):
         if before:
@@ -96,9 +102,13 @@ def median(fn, runs: int, before=None) -> tuple[float, list[float]]:  # noqa: AN
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="where the temp projects live (default: the system temp folder; "
-                             "initdb is ~2x slower in a busy /tmp than in a project folder)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where the temp projects live (default: the system temp folder; "
+        "initdb is ~2x slower in a busy /tmp than in a project folder)",
+    )
     args = parser.parse_args()
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)
@@ -106,27 +116,41 @@ def main() -> int:
     results: dict[str, float] = {}
     try:
         python, _ = median(lambda: time_command([sys.executable, "-c", "pass"]), args.runs)
-        cli, _ = median(lambda: time_command([sys.executable, "-m", "devkit", "--version"]),
-                        args.runs)
+        cli, _ = median(
+            lambda: time_command([sys.executable, "-m", "devkit", "--version"]), args.runs
+        )
         results["python -c pass"] = python
         results["devkit --version"] = cli
 
         web = free_port()
-        engine = make_project(base / "engine", {
-            "web": {"command": py_command(SERVE) + f" {web}",
-                    "readiness": {"tcp": f"127.0.0.1:{web}"}}},
-            components=("metro",), expo_client=True,
-            env={"METRO_PORT": str(free_port()), "PORT": str(free_port())})
+        engine = make_project(
+            base / "engine",
+            {
+                "web": {
+                    "command": py_command(SERVE) + f" {web}",
+                    "readiness": {"tcp": f"127.0.0.1:{web}"},
+                }
+            },
+            components=("metro",),
+            expo_client=True,
+            env={"METRO_PORT": str(free_port()), "PORT": str(free_port())},
+        )
         results["up: engine (tcp server + stand-in metro)"], _ = median(
-            lambda: time_up(engine), args.runs)
+            lambda: time_up(engine), args.runs
+        )
 
         pg_port = free_port()
-        native = make_project(base / "native", components=("postgres",),
-                              extra={"db_backend": "native"},
-                              env={"POSTGRES_PORT": str(pg_port), "POSTGRES_USER": "aios",
-                                   "POSTGRES_DB": "aios",
-                                   "DATABASE_URL": f"postgresql://aios:pw-standin-123@"
-                                                   f"127.0.0.1:{pg_port}/aios"})
+        native = make_project(
+            base / "native",
+            components=("postgres",),
+            extra={"db_backend": "native"},
+            env={
+                "POSTGRES_PORT": str(pg_port),
+                "POSTGRES_USER": "aios",
+                "POSTGRES_DB": "aios",
+                "DATABASE_URL": f"postgresql://aios:pw-standin-123@127.0.0.1:{pg_port}/aios",
+            },
+        )
         results.update(warm_and_cold("native postgres", native, args.runs))
         # what a developer runs: PostgreSQL + the real API (a copy of server/, migrated)
         stack = make_stack_project(base / "stack", metro=False).root
@@ -138,17 +162,23 @@ def main() -> int:
     for name, value in results.items():
         print(f"  {name:<50} {value * 1000:8.0f} ms")
     engine_time = results["up: engine (tcp server + stand-in metro)"]
-    print(f"  engine up / python start ratio: {engine_time / python:.1f}x; "
-          f"devkit import+CLI overhead {1000 * (cli - python):.0f} ms; "
-          f"engine beyond the CLI's own start {1000 * (engine_time - cli):.0f} ms")
-    for name, target in (("up: native postgres, existing cluster", 1.0),
-                         ("up: native postgres, from nothing", 2.0),
-                         ("up: native postgres + api, existing cluster", 1.0),
-                         ("up: native postgres + api, from nothing", 2.0)):
+    print(
+        f"  engine up / python start ratio: {engine_time / python:.1f}x; "
+        f"devkit import+CLI overhead {1000 * (cli - python):.0f} ms; "
+        f"engine beyond the CLI's own start {1000 * (engine_time - cli):.0f} ms"
+    )
+    for name, target in (
+        ("up: native postgres, existing cluster", 1.0),
+        ("up: native postgres, from nothing", 2.0),
+        ("up: native postgres + api, existing cluster", 1.0),
+        ("up: native postgres + api, from nothing", 2.0),
+    ):
         if name in results:
             verdict = "meets" if results[name] < target else "MISSES"
-            print(f"  {name}: {results[name]:.2f}s {verdict} the {target:g}s target "
-                  f"({results[name] / target:.2f} of it)")
+            print(
+                f"  {name}: {results[name]:.2f}s {verdict} the {target:g}s target "
+                f"({results[name] / target:.2f} of it)"
+            )
     return 0
 
 

@@ -38,9 +38,12 @@ def create_app(config: Config | None = None) -> Flask:
     def _body_limit() -> None:
         length = request.content_length
         if length is not None and length > config.max_body_bytes:
-            raise ApiError(413, "payload_too_large",
-                           f"the request body is {length} bytes; this server accepts at most "
-                           f"{config.max_body_bytes} bytes (MAX_BODY_BYTES)")
+            raise ApiError(
+                413,
+                "payload_too_large",
+                f"the request body is {length} bytes; this server accepts at most "
+                f"{config.max_body_bytes} bytes (MAX_BODY_BYTES)",
+            )
 
     version_gate.init_app(app, config.min_app_version)
 

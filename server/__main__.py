@@ -33,23 +33,33 @@ def main() -> int:
     try:
         app = create_app(config)
     except OSError as exc:  # e.g. LOG_DIR not writable
-        print(f"AIOS API: cannot start: {exc} (check LOG_DIR={config.log_dir})",
-              file=sys.stderr, flush=True)
+        print(
+            f"AIOS API: cannot start: {exc} (check LOG_DIR={config.log_dir})",
+            file=sys.stderr,
+            flush=True,
+        )
         return EXIT_CONFIG
     try:
         listener = listen(config.port)
     except OSError as exc:
-        print(f"AIOS API: cannot listen on port {config.port}: {exc.strerror or exc}. "
-              "Stop whatever uses it or set PORT in .env (macOS: port 5000 is AirPlay "
-              "Receiver's)", file=sys.stderr, flush=True)
+        print(
+            f"AIOS API: cannot listen on port {config.port}: {exc.strerror or exc}. "
+            "Stop whatever uses it or set PORT in .env (macOS: port 5000 is AirPlay "
+            "Receiver's)",
+            file=sys.stderr,
+            flush=True,
+        )
         close_app(app)
         return 1
     server = make_server("0.0.0.0", config.port, app, threaded=True, fd=listener.fileno())
     get_database(app).open()  # connects in the background; does not wait
     # SIGTERM (devkit's stop, docker stop) ends serve_forever so the pool closes politely.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    print(f"AIOS API listening on http://0.0.0.0:{config.port} (env {config.app_env}, "
-          f"pid {os.getpid()}, logs in {config.log_dir})", flush=True)
+    print(
+        f"AIOS API listening on http://0.0.0.0:{config.port} (env {config.app_env}, "
+        f"pid {os.getpid()}, logs in {config.log_dir})",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except (KeyboardInterrupt, SystemExit):

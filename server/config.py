@@ -15,14 +15,31 @@ APP_ENVS = ("development", "production", "test")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MIN_SECRET_LENGTH = 32
 # Secrets that ship in examples or docs: never acceptable in production.
-KNOWN_WEAK_SECRETS = frozenset({
-    "dev_secret_change_in_production", "changeme", "change_me", "change-me", "secret",
-    "jwt_secret", "password", "default", "dev", "development", "test", "example",
-    "your_secret_here", "your-secret-key", "supersecret", "please_change_me",
-})
+KNOWN_WEAK_SECRETS = frozenset(
+    {
+        "dev_secret_change_in_production",
+        "changeme",
+        "change_me",
+        "change-me",
+        "secret",
+        "jwt_secret",
+        "password",
+        "default",
+        "dev",
+        "development",
+        "test",
+        "example",
+        "your_secret_here",
+        "your-secret-key",
+        "supersecret",
+        "please_change_me",
+    }
+)
 VERSION_RE = re.compile(r"^\s*v?(\d+(?:\.\d+)*)")
-SECRET_FIX = "set JWT_SECRET in .env to at least 32 random characters " \
+SECRET_FIX = (
+    "set JWT_SECRET in .env to at least 32 random characters "
     "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+)
 
 
 class ConfigError(Exception):
@@ -46,21 +63,29 @@ class Config:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
         """Read and check every variable; raise ConfigError for the first bad one."""
+
         def get(name: str) -> str:
             return (env.get(name) or "").strip()
 
         database_url = get("DATABASE_URL")
         if not database_url:
-            raise ConfigError("DATABASE_URL is not set: set it in .env, e.g. "
-                              "DATABASE_URL=postgresql://USER:PASSWORD@127.0.0.1:5432/aios")
-        if not database_url.startswith(("postgresql://", "postgres://")) \
-                and "=" not in database_url:
-            raise ConfigError("DATABASE_URL is not a PostgreSQL URL: use "
-                              "postgresql://USER:PASSWORD@HOST:PORT/DBNAME")
+            raise ConfigError(
+                "DATABASE_URL is not set: set it in .env, e.g. "
+                "DATABASE_URL=postgresql://USER:PASSWORD@127.0.0.1:5432/aios"
+            )
+        if (
+            not database_url.startswith(("postgresql://", "postgres://"))
+            and "=" not in database_url
+        ):
+            raise ConfigError(
+                "DATABASE_URL is not a PostgreSQL URL: use "
+                "postgresql://USER:PASSWORD@HOST:PORT/DBNAME"
+            )
         app_env = get("APP_ENV").lower() or "development"
         if app_env not in APP_ENVS:
-            raise ConfigError(f"APP_ENV={get('APP_ENV')!r} is not valid: use one of "
-                              + ", ".join(APP_ENVS))
+            raise ConfigError(
+                f"APP_ENV={get('APP_ENV')!r} is not valid: use one of " + ", ".join(APP_ENVS)
+            )
         jwt_secret = get("JWT_SECRET")
         if not jwt_secret:
             raise ConfigError("JWT_SECRET is not set: " + SECRET_FIX)
@@ -68,17 +93,22 @@ class Config:
             check_production_secret(jwt_secret)
         log_level = get("LOG_LEVEL").upper() or "INFO"
         if log_level not in LOG_LEVELS:
-            raise ConfigError(f"LOG_LEVEL={get('LOG_LEVEL')!r} is not valid: use one of "
-                              + ", ".join(LOG_LEVELS))
+            raise ConfigError(
+                f"LOG_LEVEL={get('LOG_LEVEL')!r} is not valid: use one of " + ", ".join(LOG_LEVELS)
+            )
         min_app_version = get("MIN_APP_VERSION")
         if min_app_version and parse_version(min_app_version) is None:
-            raise ConfigError(f"MIN_APP_VERSION={min_app_version!r} is not a version: use "
-                              "numbers like 1.4.0, or leave it empty to accept every app")
+            raise ConfigError(
+                f"MIN_APP_VERSION={min_app_version!r} is not a version: use "
+                "numbers like 1.4.0, or leave it empty to accept every app"
+            )
         pool_min = _int(env, "DB_POOL_MIN", 1, low=0, high=100)
         pool_max = _int(env, "DB_POOL_MAX", 10, low=1, high=1000)
         if pool_max < max(pool_min, 1):
-            raise ConfigError(f"DB_POOL_MAX={pool_max} is below DB_POOL_MIN={pool_min}: "
-                              "set DB_POOL_MAX to at least DB_POOL_MIN")
+            raise ConfigError(
+                f"DB_POOL_MAX={pool_max} is below DB_POOL_MIN={pool_min}: "
+                "set DB_POOL_MAX to at least DB_POOL_MIN"
+            )
         return cls(
             database_url=database_url,
             jwt_secret=jwt_secret,
@@ -96,11 +126,14 @@ class Config:
 
 def check_production_secret(secret: str) -> None:
     if secret.lower() in KNOWN_WEAK_SECRETS or "change" in secret.lower():
-        raise ConfigError("JWT_SECRET is a known default and APP_ENV=production refuses it: "
-                          + SECRET_FIX)
+        raise ConfigError(
+            "JWT_SECRET is a known default and APP_ENV=production refuses it: " + SECRET_FIX
+        )
     if len(secret) < MIN_SECRET_LENGTH:
-        raise ConfigError(f"JWT_SECRET is {len(secret)} characters, too short for "
-                          f"APP_ENV=production: " + SECRET_FIX)
+        raise ConfigError(
+            f"JWT_SECRET is {len(secret)} characters, too short for "
+            f"APP_ENV=production: " + SECRET_FIX
+        )
     if len(set(secret)) < 8:
         raise ConfigError("JWT_SECRET repeats too few characters to be random: " + SECRET_FIX)
 
@@ -123,11 +156,15 @@ def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number: set {name} in .env to a "
-                          f"number between {low} and {high} (default {default})") from None
+        raise ConfigError(
+            f"{name}={raw!r} is not a whole number: set {name} in .env to a "
+            f"number between {low} and {high} (default {default})"
+        ) from None
     if not low <= value <= high:
-        raise ConfigError(f"{name}={value} is out of range: set {name} in .env to a number "
-                          f"between {low} and {high} (default {default})")
+        raise ConfigError(
+            f"{name}={value} is out of range: set {name} in .env to a number "
+            f"between {low} and {high} (default {default})"
+        )
     return value
 
 

@@ -20,10 +20,10 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from server.errors import db_unavailable
 
-CONNECT_TIMEOUT_S = 3       # TCP connect to PostgreSQL (a black-holed host fails this fast)
-REQUEST_WAIT_S = 5.0        # a request waits this long for a pooled connection
-PROBE_WAIT_S = 1.0          # /status waits this long
-RECONNECT_TIMEOUT_S = 4.0   # background backoff gives up after this; next request retries
+CONNECT_TIMEOUT_S = 3  # TCP connect to PostgreSQL (a black-holed host fails this fast)
+REQUEST_WAIT_S = 5.0  # a request waits this long for a pooled connection
+PROBE_WAIT_S = 1.0  # /status waits this long
+RECONNECT_TIMEOUT_S = 4.0  # background backoff gives up after this; next request retries
 EXTENSION = "aios_db"
 
 
@@ -54,8 +54,11 @@ class Database:
             self.conninfo,
             min_size=self.min_size,
             max_size=self.max_size,
-            kwargs={"row_factory": dict_row, "connect_timeout": CONNECT_TIMEOUT_S,
-                    "application_name": "aios-api"},
+            kwargs={
+                "row_factory": dict_row,
+                "connect_timeout": CONNECT_TIMEOUT_S,
+                "application_name": "aios-api",
+            },
             open=True,  # non-blocking: wait() is never called
             check=ConnectionPool.check_connection,
             timeout=REQUEST_WAIT_S,
@@ -65,8 +68,13 @@ class Database:
 
     def stats(self) -> dict[str, int]:
         if self._pool is None:
-            return {"pool_min": self.min_size, "pool_max": self.max_size, "pool_size": 0,
-                    "pool_available": 0, "requests_waiting": 0}
+            return {
+                "pool_min": self.min_size,
+                "pool_max": self.max_size,
+                "pool_size": 0,
+                "pool_available": 0,
+                "requests_waiting": 0,
+            }
         return dict(self._pool.get_stats())
 
     @contextmanager

@@ -11,12 +11,25 @@ from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 406: "not_acceptable", 408: "request_timeout",
-    409: "conflict", 411: "length_required", 413: "payload_too_large",
-    414: "uri_too_long", 415: "unsupported_media_type", 422: "unprocessable_entity",
-    426: "unsupported_version", 429: "too_many_requests", 431: "headers_too_large",
-    500: "internal_error", 501: "not_implemented", 503: "service_unavailable",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    408: "request_timeout",
+    409: "conflict",
+    411: "length_required",
+    413: "payload_too_large",
+    414: "uri_too_long",
+    415: "unsupported_media_type",
+    422: "unprocessable_entity",
+    426: "unsupported_version",
+    429: "too_many_requests",
+    431: "headers_too_large",
+    500: "internal_error",
+    501: "not_implemented",
+    503: "service_unavailable",
 }
 MESSAGES = {
     404: "no such endpoint: see GET /openapi.json for the API's endpoints",
@@ -28,8 +41,14 @@ MESSAGES = {
 class ApiError(Exception):
     """Raise anywhere in a request to answer with this status and error body."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -38,19 +57,25 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None,
-                   headers: Any = ()) -> Response:
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, headers: Any = ()
+) -> Response:
     response = jsonify({"error": {"code": code, "message": message, "field": field}})
     response.status_code = status
-    for name, value in (headers.items() if isinstance(headers, dict) else headers):
+    for name, value in headers.items() if isinstance(headers, dict) else headers:
         if name.lower() != "content-type":
             response.headers[name] = value
     return response
 
 
 def db_unavailable(detail: str = "") -> ApiError:
-    return ApiError(503, "db_unavailable", "the database is not reachable right now; retry "
-                    "shortly" + (f" ({detail})" if detail else ""), headers={"Retry-After": "2"})
+    return ApiError(
+        503,
+        "db_unavailable",
+        "the database is not reachable right now; retry "
+        "shortly" + (f" ({detail})" if detail else ""),
+        headers={"Retry-After": "2"},
+    )
 
 
 def register(app: Flask) -> None:
@@ -72,14 +97,16 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def _db_down(exc: Exception) -> Response:
         app.extensions["aios_logs"].logger.warning(
-            "database unavailable: %s", exc, extra={"fields": _rid()})
+            "database unavailable: %s", exc, extra={"fields": _rid()}
+        )
         err = db_unavailable()
         return error_response(err.status, err.code, err.message, None, err.headers)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         app.extensions["aios_logs"].logger.error(
-            "unhandled error: %r", exc, exc_info=exc, extra={"fields": _rid()})
+            "unhandled error: %r", exc, exc_info=exc, extra={"fields": _rid()}
+        )
         return error_response(500, "internal_error", MESSAGES[500])
 
 

@@ -155,15 +155,29 @@ def init_app(app: Flask, log_dir: Path, level: str, app_env: str) -> AppLogs:
         duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else 0.0
         status = response.status_code
         # 503 is the expected answer while the database is down: not an error of ours
-        level = logging.INFO if status < 500 else logging.WARNING if status == 503 \
-            else logging.ERROR
+        level = (
+            logging.INFO if status < 500 else logging.WARNING if status == 503 else logging.ERROR
+        )
         if status < 400 and request.headers.get(HEALTH_CHECK_HEADER):
             level = logging.DEBUG  # an orchestrator's probe every few seconds: not news
-        logs.logger.log(level, "%s %s %s %sms", request.method, request.path, status,
-                        duration_ms, extra={"fields": {
-                            "type": "access", "method": request.method, "path": request.path,
-                            "status": status, "duration_ms": duration_ms,
-                            "request_id": request_id}})
+        logs.logger.log(
+            level,
+            "%s %s %s %sms",
+            request.method,
+            request.path,
+            status,
+            duration_ms,
+            extra={
+                "fields": {
+                    "type": "access",
+                    "method": request.method,
+                    "path": request.path,
+                    "status": status,
+                    "duration_ms": duration_ms,
+                    "request_id": request_id,
+                }
+            },
+        )
         return response
 
     return logs

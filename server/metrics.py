@@ -52,13 +52,25 @@ class PoolCollector(Collector):
 class AppMetrics:
     def __init__(self, database: Database) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter("aios_http_requests", "HTTP requests by route, method, status",
-                                ["route", "method", "status"], registry=self.registry)
-        self.latency = Histogram("aios_http_request_duration_seconds",
-                                 "HTTP request latency by route and method",
-                                 ["route", "method"], buckets=BUCKETS, registry=self.registry)
-        self.errors = Counter("aios_http_errors", "HTTP responses with a 5xx status by route",
-                              ["route", "status"], registry=self.registry)
+        self.requests = Counter(
+            "aios_http_requests",
+            "HTTP requests by route, method, status",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "aios_http_request_duration_seconds",
+            "HTTP request latency by route and method",
+            ["route", "method"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "aios_http_errors",
+            "HTTP responses with a 5xx status by route",
+            ["route", "status"],
+            registry=self.registry,
+        )
         self.registry.register(PoolCollector(database))
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:

@@ -71,8 +71,9 @@ def apply_pending(conninfo: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
         for path in migration_files(directory):
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-                if conn.execute("SELECT 1 FROM schema_migrations WHERE name = %s",
-                                (path.stem,)).fetchone():
+                if conn.execute(
+                    "SELECT 1 FROM schema_migrations WHERE name = %s", (path.stem,)
+                ).fetchone():
                     continue
                 conn.execute(path.read_text(encoding="utf-8"))
                 conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (path.stem,))
@@ -83,14 +84,20 @@ def apply_pending(conninfo: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
 def main() -> int:
     url = os.environ.get("DATABASE_URL", "").strip()
     if not url:
-        print("DATABASE_URL is not set: set it in .env, e.g. "
-              "postgresql://USER:PASSWORD@127.0.0.1:5432/aios", file=sys.stderr)
+        print(
+            "DATABASE_URL is not set: set it in .env, e.g. "
+            "postgresql://USER:PASSWORD@127.0.0.1:5432/aios",
+            file=sys.stderr,
+        )
         return 2
     try:
         names = apply_pending(url)
     except psycopg.OperationalError as exc:
-        print(f"cannot connect to the database: {str(exc).strip().splitlines()[0]} "
-              "(start it: devkit up, or check DATABASE_URL)", file=sys.stderr)
+        print(
+            f"cannot connect to the database: {str(exc).strip().splitlines()[0]} "
+            "(start it: devkit up, or check DATABASE_URL)",
+            file=sys.stderr,
+        )
         return 1
     except psycopg.Error as exc:
         print(f"a migration failed and was rolled back: {exc}", file=sys.stderr)

@@ -177,19 +177,27 @@ SCHEMAS: dict[str, Any] = {
 }
 
 RESPONSES: dict[str, Any] = {
-    "BadRequest": _json(_ref("Error"), "Invalid JSON (invalid_json), a field or query "
-                        "parameter failed validation (validation_error; `field` names it), or "
-                        "a malformed X-App-Version header (invalid_app_version)."),
-    "Unauthorized": _json(_ref("Error"), "Missing, expired or tampered bearer token "
-                          "(unauthorized)."),
+    "BadRequest": _json(
+        _ref("Error"),
+        "Invalid JSON (invalid_json), a field or query "
+        "parameter failed validation (validation_error; `field` names it), or "
+        "a malformed X-App-Version header (invalid_app_version).",
+    ),
+    "Unauthorized": _json(
+        _ref("Error"), "Missing, expired or tampered bearer token (unauthorized)."
+    ),
     "NotFound": _json(_ref("Error"), "No such note for this user (not_found)."),
     "PayloadTooLarge": _json(_ref("Error"), "Body above MAX_BODY_BYTES (payload_too_large)."),
-    "UnsupportedMediaType": _json(_ref("Error"), "Body is not application/json "
-                                  "(unsupported_media_type)."),
-    "UpgradeRequired": _json(_ref("Error"), "X-App-Version is below MIN_APP_VERSION "
-                             "(unsupported_version): update the app."),
-    "ServiceUnavailable": _json(_ref("Error"), "The database is unreachable "
-                                "(db_unavailable); retry shortly."),
+    "UnsupportedMediaType": _json(
+        _ref("Error"), "Body is not application/json (unsupported_media_type)."
+    ),
+    "UpgradeRequired": _json(
+        _ref("Error"),
+        "X-App-Version is below MIN_APP_VERSION (unsupported_version): update the app.",
+    ),
+    "ServiceUnavailable": _json(
+        _ref("Error"), "The database is unreachable (db_unavailable); retry shortly."
+    ),
 }
 
 PARAMETERS: dict[str, Any] = {
@@ -253,8 +261,10 @@ API_OPERATIONS: dict[str, dict[str, Any]] = {
             "requestBody": _body("LoginRequest"),
             "responses": {
                 "200": _json(_ref("AuthResponse"), "Logged in."),
-                "401": _json(_ref("Error"), "Wrong username or password, one generic error "
-                             "(invalid_credentials)."),
+                "401": _json(
+                    _ref("Error"),
+                    "Wrong username or password, one generic error (invalid_credentials).",
+                ),
                 **_errors(*BODY_ERRORS, 426, 503),
             },
         }
@@ -428,7 +438,7 @@ def build_document() -> dict[str, Any]:
             "version": _version(),
             "description": (
                 "Accounts and notes for the AIOS app. Every /api/v1/... path is also served "
-                "at /api/... . Errors are {\"error\": {\"code\", \"message\", \"field\"}}. "
+                'at /api/... . Errors are {"error": {"code", "message", "field"}}. '
                 "Every response carries an X-Request-ID header."
             ),
         },

@@ -49,7 +49,7 @@ def json_body() -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict):
         raise ApiError(
-            400, "invalid_json", "Request body must be a JSON object, e.g. {\"title\": \"...\"}."
+            400, "invalid_json", 'Request body must be a JSON object, e.g. {"title": "..."}.'
         )
     return data
 

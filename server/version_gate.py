@@ -29,11 +29,17 @@ def init_app(app: Flask, min_app_version: str) -> None:
             return
         version = parse_version(sent)
         if version is None:
-            raise ApiError(400, "invalid_app_version",
-                           f"{HEADER} must be a version like {min_app_version}, got {sent[:40]!r}",
-                           HEADER)
+            raise ApiError(
+                400,
+                "invalid_app_version",
+                f"{HEADER} must be a version like {min_app_version}, got {sent[:40]!r}",
+                HEADER,
+            )
         if version < minimum:
-            raise ApiError(426, "unsupported_version",
-                           f"this app version ({sent.strip()[:40]}) is no longer supported: "
-                           f"please update the app to version {min_app_version} or newer",
-                           headers={"X-Min-App-Version": min_app_version})
+            raise ApiError(
+                426,
+                "unsupported_version",
+                f"this app version ({sent.strip()[:40]}) is no longer supported: "
+                f"please update the app to version {min_app_version} or newer",
+                headers={"X-Min-App-Version": min_app_version},
+            )

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from devkit.config import Settings, load_settings
+from devkit.settings.config import Settings, load_settings
 
 
 def settings_from(args: argparse.Namespace, overrides: Mapping[str, Any] | None = None) -> Settings:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from devkit.commands import COMMANDS
 from devkit.commands.common import settings_from
-from devkit.config import Settings
 from devkit.dbtools import backup as backups
 from devkit.dbtools import migrate, prune, restore
 from devkit.dbtools.target import DbTarget
 from devkit.dbtools.tools import DbTools, select_tools
 from devkit.errors import DevkitError
+from devkit.settings.config import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,14 +36,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prune_p.set_defaults(run=run_prune)
     restore_p = sub.add_parser("restore", help="restore a backup into a new database")
     restore_p.add_argument("file", type=Path)
-    restore_p.add_argument("--into-dev", action="store_true",
-                           help="replace the dev database instead (asks)")
+    restore_p.add_argument(
+        "--into-dev", action="store_true", help="replace the dev database instead (asks)"
+    )
     restore_p.add_argument("--yes", action="store_true", help="do not ask")
     restore_p.set_defaults(run=run_restore)
     verify = sub.add_parser("verify", help="restore into a scratch database and compare counts")
     verify.add_argument("file", type=Path)
-    verify.add_argument("--strict", action="store_true",
-                        help="exit 1 when row counts differ from the live database")
+    verify.add_argument(
+        "--strict", action="store_true", help="exit 1 when row counts differ from the live database"
+    )
     verify.set_defaults(run=run_verify)
 
 
@@ -55,16 +57,19 @@ def _target(settings: Settings) -> DbTarget:
 def _tools(settings: Settings, target: DbTarget) -> DbTools:
     from devkit.dbtools.container import find_postgres_container
 
-    return select_tools(target, find_container=lambda: find_postgres_container(
-        settings.root, settings.compose_service))
+    return select_tools(
+        target,
+        find_container=lambda: find_postgres_container(settings.root, settings.compose_service),
+    )
 
 
 def _confirm(question: str, yes: bool) -> bool:
     if yes:
         return True
     if not sys.stdin.isatty():
-        raise DevkitError(f"{question} needs confirmation and there is no terminal to ask",
-                          "add --yes to confirm")
+        raise DevkitError(
+            f"{question} needs confirmation and there is no terminal to ask", "add --yes to confirm"
+        )
     answer = input(f"{question} [y/N] ").strip().lower()
     return answer in ("y", "yes")
 
@@ -93,21 +98,26 @@ def run_status(args: argparse.Namespace) -> int:
     for name, applied in rows:
         print(f"  {'applied' if applied else 'PENDING'}  {name}")
     waiting = sum(1 for _, applied in rows if not applied)
-    print(f"{len(rows) - waiting} applied, {waiting} pending"
-          + ("  (apply: devkit db push)" if waiting else ""))
+    print(
+        f"{len(rows) - waiting} applied, {waiting} pending"
+        + ("  (apply: devkit db push)" if waiting else "")
+    )
     return 0
 
 
 def run_psql(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     target = _target(settings)
-    argv, env = _tools(settings, target).argv("psql", list(args.psql_args or []), target,
-                                               interactive=sys.stdin.isatty())
+    argv, env = _tools(settings, target).argv(
+        "psql", list(args.psql_args or []), target, interactive=sys.stdin.isatty()
+    )
     try:
         os.execvpe(argv[0], argv, env)
     except OSError as exc:
-        raise DevkitError(f"cannot run {argv[0]}: {exc.strerror}",
-                          "install the PostgreSQL client (psql) or Docker") from None
+        raise DevkitError(
+            f"cannot run {argv[0]}: {exc.strerror}",
+            "install the PostgreSQL client (psql) or Docker",
+        ) from None
     return 1  # not reached
 
 
@@ -126,8 +136,10 @@ def run_backup(args: argparse.Namespace) -> int:
     target = _target(settings)
     tools = _tools(settings, target)
     result = backups.backup_database(target, tools, settings.backup_dir)
-    print(f"backup written: {result.path} ({result.size / 1024:.1f} KiB, sha256 "
-          f"{result.sha256[:12]}..., pg_dump via {tools.where})")
+    print(
+        f"backup written: {result.path} ({result.size / 1024:.1f} KiB, sha256 "
+        f"{result.sha256[:12]}..., pg_dump via {tools.where})"
+    )
     if args.prune:
         return _prune(settings, dry_run=False)
     return 0
@@ -145,8 +157,10 @@ def _prune(settings: Settings, dry_run: bool) -> int:
         print(f"{verb} {path.name}")
     if not dry_run:
         prune.apply(todo)
-    print(f"{len(todo.keep)} backup(s) kept, {len(todo.delete)} {verb.split()[-1]} "
-          f"in {folder} (policy: 7 daily, 4 weekly, 12 monthly)")
+    print(
+        f"{len(todo.keep)} backup(s) kept, {len(todo.delete)} {verb.split()[-1]} "
+        f"in {folder} (policy: 7 daily, 4 weekly, 12 monthly)"
+    )
     return 0
 
 
@@ -155,7 +169,8 @@ def run_restore(args: argparse.Namespace) -> int:
     target = _target(settings)
     path = _backup_file(settings, args.file)
     if args.into_dev and not _confirm(
-            f"replace database {target.dbname} with {path.name}? Its current data is lost", args.yes):
+        f"replace database {target.dbname} with {path.name}? Its current data is lost", args.yes
+    ):
         print("nothing changed")
         return 1
     result = restore.restore(path, target, _tools(settings, target), into_dev=args.into_dev)
@@ -177,10 +192,13 @@ def run_verify(args: argparse.Namespace) -> int:
     if not differences:
         print("row counts match the live database")
         return 0
-    print(f"{len(differences)} table(s) differ from the live database "
-          "(expected when data changed since the backup):")
+    print(
+        f"{len(differences)} table(s) differ from the live database "
+        "(expected when data changed since the backup):"
+    )
     for table, live, saved in differences:
-        print(f"  {table}: live {'-' if live is None else live}, "
-              f"backup {'-' if saved is None else saved}")
+        print(
+            f"  {table}: live {'-' if live is None else live}, "
+            f"backup {'-' if saved is None else saved}"
+        )
     return 1 if args.strict else 0
-

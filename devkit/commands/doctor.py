@@ -12,15 +12,14 @@ from pathlib import Path
 
 from devkit.commands import COMMANDS
 from devkit.commands.common import settings_from
-from devkit.config import Settings, find_root
 from devkit.doctor import CheckResult, DoctorContext, run_checks
 from devkit.doctor.report import as_json, as_text
 from devkit.errors import ConfigError
+from devkit.settings.config import Settings, find_root
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "doctor", help=COMMANDS["doctor"])
+    parser = subparsers.add_parser("doctor", help=COMMANDS["doctor"])
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(run=run)
 
@@ -28,8 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _default_settings(args: argparse.Namespace) -> Settings:
     root = Path(args.root).resolve() if getattr(args, "root", None) else find_root()
     plain = Settings(root=root)
-    return replace(plain, compose_file=root / plain.compose_file,
-                   state_dir=root / plain.state_dir, client_dir=root / plain.client_dir)
+    return replace(
+        plain,
+        compose_file=root / plain.compose_file,
+        state_dir=root / plain.state_dir,
+        client_dir=root / plain.client_dir,
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,14 +10,18 @@ import time
 from pathlib import Path
 
 from devkit.commands import COMMANDS
-from devkit.config import Settings, find_root, load_settings
 from devkit.errors import ConfigError
+from devkit.settings.config import Settings, find_root, load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("down", help=COMMANDS["down"])
-    parser.add_argument("--timeout", type=float, default=None,
-                        help="seconds to wait for devkit's shutdown (default: shutdown_timeout+10)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds to wait for devkit's shutdown (default: shutdown_timeout+10)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -31,7 +35,7 @@ def state_settings(args: argparse.Namespace) -> Settings:
 
 
 def _wait_unlocked(state_dir: Path, timeout: float) -> bool:
-    from devkit.runstate import lock_is_held
+    from devkit.core.runstate import lock_is_held
 
     deadline = time.monotonic() + timeout
     while lock_is_held(state_dir):
@@ -42,7 +46,7 @@ def _wait_unlocked(state_dir: Path, timeout: float) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from devkit.runstate import clean_leftovers, holder_pid, lock_is_held
+    from devkit.core.runstate import clean_leftovers, holder_pid, lock_is_held
 
     settings = state_settings(args)
     state_dir = settings.state_dir
@@ -65,13 +69,16 @@ def run(args: argparse.Namespace) -> int:
                 pass
             _wait_unlocked(state_dir, 5)
         left = clean_leftovers(state_dir, settings.shutdown_timeout, print)
-        print(f"devkit (pid {pid}) stopped" + (f"; cleaned {len(left)} leftover(s)"
-                                               if left else ""))
+        print(
+            f"devkit (pid {pid}) stopped" + (f"; cleaned {len(left)} leftover(s)" if left else "")
+        )
         return 0
     left = clean_leftovers(state_dir, settings.shutdown_timeout, print, strict=True)
     if left:
-        print(f"cleaned up {len(left)} component(s) left by a devkit that was killed: "
-              + ", ".join(item.component for item in left))
+        print(
+            f"cleaned up {len(left)} component(s) left by a devkit that was killed: "
+            + ", ".join(item.component for item in left)
+        )
     else:
         print("devkit is not running; nothing left to clean up")
     return 0

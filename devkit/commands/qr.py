@@ -13,7 +13,7 @@ from pathlib import Path
 
 from devkit.commands import COMMANDS
 from devkit.commands.urls import add_host_argument, gather, render_lan_header
-from devkit.qr import (
+from devkit.reach.qr import (
     FULL_QUIET_ZONE,
     MIN_QUIET_ZONE,
     qr_matrix,
@@ -21,18 +21,24 @@ from devkit.qr import (
     side_by_side,
     write_png,
 )
-from devkit.targets import api_url, expo_url
+from devkit.reach.targets import api_url, expo_url
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "qr", help=COMMANDS["qr"],
+        "qr",
+        help=COMMANDS["qr"],
         description="Print the QR code Expo Go scans (exp://LAN_IP:METRO_PORT) and one for the "
-                    "API's status URL, to check from the phone's browser that it reaches the API.")
-    parser.add_argument("--png", metavar="FILE",
-                        help="also write the Expo code to FILE and the API code to FILE-api.png")
-    parser.add_argument("--invert", action="store_true",
-                        help="for terminals with a light background")
+        "API's status URL, to check from the phone's browser that it reaches the API.",
+    )
+    parser.add_argument(
+        "--png",
+        metavar="FILE",
+        help="also write the Expo code to FILE and the API code to FILE-api.png",
+    )
+    parser.add_argument(
+        "--invert", action="store_true", help="for terminals with a light background"
+    )
     add_host_argument(parser)
     parser.set_defaults(run=run)
 
@@ -58,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
     out.write((combined if combined is not None else "\n\n".join(blocks)) + "\n")
     smallest = len(qr_matrix(expo)) + 2 * MIN_QUIET_ZONE
     if width < smallest:
-        out.write(f"! the terminal is {width} columns wide, the code needs {smallest}: "
-                  "widen it or use --png FILE\n")
+        out.write(
+            f"! the terminal is {width} columns wide, the code needs {smallest}: "
+            "widen it or use --png FILE\n"
+        )
     elif width < len(qr_matrix(expo)) + 2 * FULL_QUIET_ZONE:
         out.write("(narrow terminal: printed with a 2-module quiet zone)\n")
     if not snap.choice.phones_can_reach:

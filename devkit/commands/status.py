@@ -50,7 +50,7 @@ def _uptime(started: float | None, now: float) -> str:
 
 
 def collect(state_dir: Any) -> dict[str, Any]:
-    from devkit.runstate import find_leftovers, lock_is_held, read_state
+    from devkit.core.runstate import find_leftovers, lock_is_held, read_state
 
     running = lock_is_held(state_dir)
     state = read_state(state_dir) or {}
@@ -64,20 +64,32 @@ def collect(state_dir: Any) -> dict[str, Any]:
         live = recorded
         if running and recorded == "healthy" and (alive is False or not all(open_ports.values())):
             live = "unhealthy"
-        components.append({
-            "name": name, "state": live if running else "stopped", "recorded_state": recorded,
-            "detail": entry.get("detail", ""), "backend": entry.get("backend", ""),
-            "pid": entry.get("pid") if alive else None,
-            "container_id": entry.get("container_id"), "ports": ports,
-            "ports_open": {str(p): v for p, v in open_ports.items()},
-            "url": entry.get("url", ""),
-            "uptime": _uptime(entry.get("started_at"), now) if running and alive is not False
-            else "-",
-            "restarts": entry.get("restarts", 0)})
+        components.append(
+            {
+                "name": name,
+                "state": live if running else "stopped",
+                "recorded_state": recorded,
+                "detail": entry.get("detail", ""),
+                "backend": entry.get("backend", ""),
+                "pid": entry.get("pid") if alive else None,
+                "container_id": entry.get("container_id"),
+                "ports": ports,
+                "ports_open": {str(p): v for p, v in open_ports.items()},
+                "url": entry.get("url", ""),
+                "uptime": _uptime(entry.get("started_at"), now)
+                if running and alive is not False
+                else "-",
+                "restarts": entry.get("restarts", 0),
+            }
+        )
     leftovers = [] if running else [item.component for item in find_leftovers(state_dir)]
-    return {"running": running, "pid": state.get("pid") if running else None,
-            "lan_host": state.get("lan_host"), "components": components if running else [],
-            "leftovers": leftovers}
+    return {
+        "running": running,
+        "pid": state.get("pid") if running else None,
+        "lan_host": state.get("lan_host"),
+        "components": components if running else [],
+        "leftovers": leftovers,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,20 +101,26 @@ def run(args: argparse.Namespace) -> int:
     if not report["running"]:
         print("devkit is not running")
         if report["leftovers"]:
-            print(f"  left running by a devkit that was killed: {', '.join(report['leftovers'])}"
-                  "\n  fix: devkit down")
+            print(
+                f"  left running by a devkit that was killed: {', '.join(report['leftovers'])}"
+                "\n  fix: devkit down"
+            )
         return 3
     print(f"devkit is running (pid {report['pid']}); phones use {report['lan_host'] or '-'}")
     header = ("COMPONENT", "STATE", "PID/CONTAINER", "PORTS", "UPTIME", "RESTARTS", "DETAIL")
     rows = [header]
     for c in report["components"]:
         who = str(c["pid"] or "") or (c["container_id"] or "")[:12] or "-"
-        ports = ",".join(f"{p}{'' if c['ports_open'].get(str(p)) else '(closed)'}"
-                         for p in c["ports"]) or "-"
-        rows.append((c["name"], c["state"], who, ports, c["uptime"], str(c["restarts"]),
-                     c["detail"][:60]))
+        ports = (
+            ",".join(f"{p}{'' if c['ports_open'].get(str(p)) else '(closed)'}" for p in c["ports"])
+            or "-"
+        )
+        rows.append(
+            (c["name"], c["state"], who, ports, c["uptime"], str(c["restarts"]), c["detail"][:60])
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False))
-              + "  " + row[-1])
+        print(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
+        )
     return 0

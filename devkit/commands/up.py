@@ -12,19 +12,26 @@ import sys
 from pathlib import Path
 
 from devkit.commands import COMMANDS
-from devkit.config import DB_BACKENDS, Settings, find_root, load_settings
+from devkit.settings.config import DB_BACKENDS, Settings, find_root, load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "up", help=COMMANDS["up"])
-    parser.add_argument("--headless", action="store_true",
-                        help="prefixed log lines instead of the dashboard "
-                             "(automatic when stdout is not a terminal)")
-    parser.add_argument("--db-backend", choices=DB_BACKENDS, default=None,
-                        help="where PostgreSQL runs (default: setting db_backend, else auto)")
-    parser.add_argument("--host", default=None,
-                        help="the LAN address phones and Metro use (default: detected)")
+    parser = subparsers.add_parser("up", help=COMMANDS["up"])
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="prefixed log lines instead of the dashboard "
+        "(automatic when stdout is not a terminal)",
+    )
+    parser.add_argument(
+        "--db-backend",
+        choices=DB_BACKENDS,
+        default=None,
+        help="where PostgreSQL runs (default: setting db_backend, else auto)",
+    )
+    parser.add_argument(
+        "--host", default=None, help="the LAN address phones and Metro use (default: detected)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -33,7 +40,7 @@ def _root(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from devkit.envfile import ensure_env_file
+    from devkit.settings.envfile import ensure_env_file
 
     root = _root(args)
     envfile = ensure_env_file(root)
@@ -41,39 +48,56 @@ def run(args: argparse.Namespace) -> int:
     headless = args.headless or not sys.stdout.isatty()
     messages = []
     if envfile.created:
-        messages.append(f"created {envfile.path.name} from .env.example with fresh secrets "
-                        "(mode 0600)")
+        messages.append(
+            f"created {envfile.path.name} from .env.example with fresh secrets (mode 0600)"
+        )
     messages.extend(f"warning: {w}" for w in envfile.warnings)
     return start(settings, args.db_backend, args.host, headless, messages)
 
 
-def start(settings: Settings, db_backend: str | None, host: str | None, headless: bool,
-          messages: list[str]) -> int:
-    from devkit.ports import check_ports
-    from devkit.runstate import RunLock, RunState, clean_leftovers
+def start(
+    settings: Settings,
+    db_backend: str | None,
+    host: str | None,
+    headless: bool,
+    messages: list[str],
+) -> int:
+    from devkit.core.runstate import RunLock, RunState, clean_leftovers
+    from devkit.core.supervisor import Supervisor
+    from devkit.host.ports import check_ports
     from devkit.services.registry import build_services
-    from devkit.supervisor import Supervisor
 
     lock = RunLock(settings.state_dir)
     lock.acquire()
     try:
+
         def early(text: str) -> None:
             print(f"devkit: {text}", file=sys.stderr if not headless else sys.stdout, flush=True)
 
-        leftovers = clean_leftovers(settings.state_dir, settings.shutdown_timeout, early,
-                                    locked_by_us=True)
+        leftovers = clean_leftovers(
+            settings.state_dir, settings.shutdown_timeout, early, locked_by_us=True
+        )
         if leftovers:
-            messages.append(f"cleaned up {len(leftovers)} component(s) left running by a "
-                            "devkit that was killed")
+            messages.append(
+                f"cleaned up {len(leftovers)} component(s) left running by a devkit that was killed"
+            )
         plan = build_services(settings, db_backend)
         messages.extend(plan.notes)
-        check_ports((svc.name, port) for svc in plan.services
-                    if svc.disabled_reason() is None and svc.check_port_conflicts
-                    for port in svc.ports)
+        check_ports(
+            (svc.name, port)
+            for svc in plan.services
+            if svc.disabled_reason() is None and svc.check_port_conflicts
+            for port in svc.ports
+        )
         runstate = RunState(settings.state_dir)
         runstate.write()
-        supervisor = Supervisor(settings, plan.services, runstate=runstate, lan_host=host,
-                                exit_on_required_failure=headless)
+        supervisor = Supervisor(
+            settings,
+            plan.services,
+            runstate=runstate,
+            lan_host=host,
+            exit_on_required_failure=headless,
+        )
         if headless:
             return _headless(supervisor, settings, messages)
         return _dashboard(supervisor, messages)
@@ -81,24 +105,27 @@ def start(settings: Settings, db_backend: str | None, host: str | None, headless
         lock.release()
 
 
-def _headless(supervisor, settings: Settings, messages: list[str]) -> int:  # noqa: ANN001
-    from devkit.hosting import run_headless
+def _headless(supervisor, settings: Settings, messages: list[str]) -> int:
+    from devkit.core.hosting import run_headless
     from devkit.ui.plain import PlainPrinter
 
     metro = supervisor.components.get("metro")
     api = supervisor.components.get("api")
-    printer = PlainPrinter(names=list(supervisor.components), api_port=settings.api_port,
-                           metro_port=settings.metro_port,
-                           metro_enabled=bool(metro and metro.enabled),
-                           api_enabled=bool(api and api.enabled))
+    printer = PlainPrinter(
+        names=list(supervisor.components),
+        api_port=settings.api_port,
+        metro_port=settings.metro_port,
+        metro_enabled=bool(metro and metro.enabled),
+        api_enabled=bool(api and api.enabled),
+    )
     supervisor.subscribe(printer)
     for text in messages:
         supervisor._log("devkit", text, "devkit")
     return run_headless(supervisor, on_signal=lambda text: printer.line("devkit", text))
 
 
-def _dashboard(supervisor, messages: list[str]) -> int:  # noqa: ANN001
-    from devkit.hosting import SupervisorThread
+def _dashboard(supervisor, messages: list[str]) -> int:
+    from devkit.core.hosting import SupervisorThread
     from devkit.ui.app import run_dashboard
 
     for text in messages:

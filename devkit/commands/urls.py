@@ -12,12 +12,12 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from devkit.adb import find_adb
 from devkit.commands import COMMANDS
 from devkit.commands.common import settings_from
-from devkit.lancheck import LanReach, LiveHealth, check_lan_reach, probe_local
-from devkit.net import LanChoice, PlatformInfo, detect_lan, read_platform
-from devkit.targets import Target, device_targets
+from devkit.reach.adb import find_adb
+from devkit.reach.lan import LanChoice, PlatformInfo, detect_lan, read_platform
+from devkit.reach.lancheck import LanReach, LiveHealth, check_lan_reach, probe_local
+from devkit.reach.targets import Target, device_targets
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Snapshot:
 def running_lan_host(state_dir: Path) -> str | None:
     """The LAN host a running `devkit up` uses (from .devkit/runstate.json), if one runs."""
     try:
-        from devkit.runstate import lock_is_held, read_state
+        from devkit.core.runstate import lock_is_held, read_state
 
         if not lock_is_held(state_dir):
             return None
@@ -48,9 +48,12 @@ def running_lan_host(state_dir: Path) -> str | None:
 
 
 def add_host_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", metavar="ADDRESS",
-                        help="address phones use (default: detected; also DEVKIT_LAN_HOST or "
-                             "REACT_NATIVE_PACKAGER_HOSTNAME)")
+    parser.add_argument(
+        "--host",
+        metavar="ADDRESS",
+        help="address phones use (default: detected; also DEVKIT_LAN_HOST or "
+        "REACT_NATIVE_PACKAGER_HOSTNAME)",
+    )
 
 
 def gather(args: argparse.Namespace, check_reach: bool = True) -> Snapshot:
@@ -63,11 +66,16 @@ def gather(args: argparse.Namespace, check_reach: bool = True) -> Snapshot:
         detected = choice
         choice = replace(
             detect_lan(settings.env, in_use, api_port=api_port, metro_port=metro_port),
-            source="devkit up", reason="in use by the running devkit up",
-            warnings=(f"detected now: {detected.host} ({detected.reason}); devkit up switches "
-                      "when it notices the change",))
-    targets = device_targets(choice.host, api_port, metro_port,
-                             adb_available=find_adb() is not None)
+            source="devkit up",
+            reason="in use by the running devkit up",
+            warnings=(
+                f"detected now: {detected.host} ({detected.reason}); devkit up switches "
+                "when it notices the change",
+            ),
+        )
+    targets = device_targets(
+        choice.host, api_port, metro_port, adb_available=find_adb() is not None
+    )
     health = probe_local(api_port, metro_port)
     platform = read_platform()
     reach = None
@@ -78,12 +86,17 @@ def gather(args: argparse.Namespace, check_reach: bool = True) -> Snapshot:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "urls", help=COMMANDS["urls"],
+        "urls",
+        help=COMMANDS["urls"],
         description="Show the API and Metro URLs for each kind of device, the LAN address "
-                    "phones use and why it was chosen, and live health when devkit up runs.")
+        "phones use and why it was chosen, and live health when devkit up runs.",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--all", action="store_true",
-                        help="list every interface address considered, kept or skipped, and why")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="list every interface address considered, kept or skipped, and why",
+    )
     add_host_argument(parser)
     parser.set_defaults(run=run)
 
@@ -107,16 +120,23 @@ def as_json(snap: Snapshot, include_candidates: bool) -> dict[str, object]:
         "metro_port": snap.metro_port,
         "targets": [t.as_dict() for t in snap.targets],
         "health": snap.health.as_dict(),
-        "lan_reach": None if snap.reach is None else {
-            "ok": snap.reach.ok, "url": snap.reach.url, "detail": snap.reach.detail,
-            "hint": snap.reach.hint},
+        "lan_reach": None
+        if snap.reach is None
+        else {
+            "ok": snap.reach.ok,
+            "url": snap.reach.url,
+            "detail": snap.reach.detail,
+            "hint": snap.reach.hint,
+        },
     }
 
 
 def _table(rows: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
-            for row in rows]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
+        for row in rows
+    ]
 
 
 def render_lan_header(snap: Snapshot) -> list[str]:
@@ -150,7 +170,9 @@ def render_text(snap: Snapshot, show_all: bool = False) -> str:
         lines.append("")
         lines.append("Interface addresses considered:")
         cand_rows = [["", "INTERFACE", "ADDRESS", "REASON"]]
-        cand_rows += [["kept" if c.kept else "skipped", c.name, c.address, c.reason]
-                      for c in snap.choice.candidates]
+        cand_rows += [
+            ["kept" if c.kept else "skipped", c.name, c.address, c.reason]
+            for c in snap.choice.candidates
+        ]
         lines += ["  " + line for line in _table(cand_rows)]
     return "\n".join(lines) + "\n"

@@ -10,8 +10,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_HOMES = {"DbTarget": "target", "mask_url": "target", "ContainerTools": "tools",
-          "DbTools": "tools", "HostTools": "tools", "select_tools": "tools"}
+_HOMES = {
+    "DbTarget": "target",
+    "mask_url": "target",
+    "ContainerTools": "tools",
+    "DbTools": "tools",
+    "HostTools": "tools",
+    "select_tools": "tools",
+}
 
 __all__ = sorted(_HOMES)
 

@@ -94,15 +94,20 @@ def _fsync_dir(folder: Path) -> None:
 
 def _disk_error(exc: OSError, folder: Path) -> DevkitError:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DevkitError(f"the disk holding {folder} is full; the backup was not written",
-                           "free some space (devkit db prune removes old backups) or set "
-                           "BACKUP_DIR in .env to a folder on another disk")
-    return DevkitError(f"cannot write the backup in {folder}: {exc.strerror or exc}",
-                       f"check that {folder} exists and is writable, or set BACKUP_DIR in .env")
+        return DevkitError(
+            f"the disk holding {folder} is full; the backup was not written",
+            "free some space (devkit db prune removes old backups) or set "
+            "BACKUP_DIR in .env to a folder on another disk",
+        )
+    return DevkitError(
+        f"cannot write the backup in {folder}: {exc.strerror or exc}",
+        f"check that {folder} exists and is writable, or set BACKUP_DIR in .env",
+    )
 
 
-def backup_database(target: DbTarget, tools: DbTools, folder: Path,
-                    now: datetime | None = None) -> BackupResult:
+def backup_database(
+    target: DbTarget, tools: DbTools, folder: Path, now: datetime | None = None
+) -> BackupResult:
     """Dump `target` to folder/aios_YYYYMMDD_HHMMSS.sql.gz (+ .sha256); return what was written."""
     now = now or datetime.now()
     try:
@@ -120,14 +125,25 @@ def backup_database(target: DbTarget, tools: DbTools, folder: Path,
     try:
         with os.fdopen(fd, "wb", buffering=0) as raw:
             writer = _HashingWriter(raw.fileno())
-            proc = popen(tools, "pg_dump", ["--format=plain", "--no-owner", "--no-privileges"],
-                         target, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
+            proc = popen(
+                tools,
+                "pg_dump",
+                ["--format=plain", "--no-owner", "--no-privileges"],
+                target,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+            )
             assert proc.stdout is not None
             try:
                 # level 6 like the gzip CLI: level 9 (Python's default) is far slower for ~2% less
-                with gzip.GzipFile(filename=final.name.removesuffix(".gz"), mode="wb",
-                                   compresslevel=6, fileobj=writer,  # type: ignore[arg-type]
-                                   mtime=int(now.timestamp())) as gz:
+                with gzip.GzipFile(
+                    filename=final.name.removesuffix(".gz"),
+                    mode="wb",
+                    compresslevel=6,
+                    fileobj=writer,  # type: ignore[arg-type]
+                    mtime=int(now.timestamp()),
+                ) as gz:
                     while chunk := proc.stdout.read(CHUNK):
                         gz.write(chunk)
                 writer.flush()
@@ -135,10 +151,12 @@ def backup_database(target: DbTarget, tools: DbTools, folder: Path,
                 raise _disk_error(exc, folder) from None
             code = proc.wait()
             if code != 0:
-                raise DevkitError(f"pg_dump failed (exit code {code}) via {tools.where}: "
-                                  f"{stderr_tail(errors) or 'no message'}",
-                                  "check that the database is running and DATABASE_URL in .env "
-                                  "is right (devkit doctor checks both)")
+                raise DevkitError(
+                    f"pg_dump failed (exit code {code}) via {tools.where}: "
+                    f"{stderr_tail(errors) or 'no message'}",
+                    "check that the database is running and DATABASE_URL in .env "
+                    "is right (devkit doctor checks both)",
+                )
         os.replace(tmp, final)
         check = sidecar(final)
         check_tmp = check.with_name(PARTIAL_PREFIX + check.name)
@@ -174,8 +192,10 @@ def read_sidecar(path: Path) -> str | None:
     text = check.read_text(encoding="ascii", errors="replace").strip()
     digest = text.split()[0] if text else ""
     if not re.fullmatch(r"[0-9a-f]{64}", digest):
-        raise DevkitError(f"{check.name} is not a sha256sum line",
-                          f"delete {check} to restore without a checksum check")
+        raise DevkitError(
+            f"{check.name} is not a sha256sum line",
+            f"delete {check} to restore without a checksum check",
+        )
     return digest
 
 
@@ -186,7 +206,9 @@ def check_checksum(path: Path) -> bool:
         return False
     actual = file_sha256(path)
     if actual != expected:
-        raise DevkitError(f"{path.name} is corrupt: its sha256 {actual[:12]}... does not match "
-                          f"{sidecar(path).name} ({expected[:12]}...)",
-                          "use another backup (devkit db backup makes a fresh one)")
+        raise DevkitError(
+            f"{path.name} is corrupt: its sha256 {actual[:12]}... does not match "
+            f"{sidecar(path).name} ({expected[:12]}...)",
+            "use another backup (devkit db backup makes a fresh one)",
+        )
     return True

@@ -14,12 +14,15 @@ def migrations_module() -> ModuleType:
     try:
         from server import migrations
     except ImportError as exc:
-        raise DevkitError(f"the server's migrations cannot be imported: {exc}",
-                          "run devkit from the project folder with its .venv "
-                          "(./scripts/dev db ...)") from None
+        raise DevkitError(
+            f"the server's migrations cannot be imported: {exc}",
+            "run devkit from the project folder with its .venv (./scripts/dev db ...)",
+        ) from None
     if not hasattr(migrations, "apply_pending"):
-        raise DevkitError("server.migrations has no apply_pending(): the server package is "
-                          "incomplete", "run devkit from the project folder (./scripts/dev db ...)")
+        raise DevkitError(
+            "server.migrations has no apply_pending(): the server package is incomplete",
+            "run devkit from the project folder (./scripts/dev db ...)",
+        )
     return migrations
 
 
@@ -44,8 +47,10 @@ def pending(target: DbTarget) -> list[str]:
 def reset(target: DbTarget) -> list[str]:
     """Drop and recreate the dev database, then apply every migration."""
     if target.dbname in ("postgres", "template0", "template1"):
-        raise DevkitError(f"refusing to reset the {target.dbname} database",
-                          "point DATABASE_URL in .env at the dev database (e.g. .../aios)")
+        raise DevkitError(
+            f"refusing to reset the {target.dbname} database",
+            "point DATABASE_URL in .env at the dev database (e.g. .../aios)",
+        )
     target.drop_database(target.dbname)
     target.create_database(target.dbname)
     return push(target)

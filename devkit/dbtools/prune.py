@@ -27,8 +27,13 @@ def _month_index(day: date) -> int:
     return day.year * 12 + day.month - 1
 
 
-def survivors(backups: Iterable[tuple[str, datetime]], now: datetime, daily: int = DAILY,
-              weekly: int = WEEKLY, monthly: int = MONTHLY) -> set[str]:
+def survivors(
+    backups: Iterable[tuple[str, datetime]],
+    now: datetime,
+    daily: int = DAILY,
+    weekly: int = WEEKLY,
+    monthly: int = MONTHLY,
+) -> set[str]:
     """Names to keep: per bucket (day / ISO week / month) in the window, the newest backup."""
     items = sorted(backups, key=lambda item: item[1], reverse=True)
     today = now.date()
@@ -83,14 +88,18 @@ def plan(folder: Path, now: datetime | None = None) -> PrunePlan:
             stamp = parse_name(entry.name)
             if stamp is not None and entry.is_file():
                 found[entry.name] = stamp
-            elif entry.name.startswith(PARTIAL_PREFIX) and \
-                    time.time() - entry.stat().st_mtime > STALE_PARTIAL_SECONDS:
+            elif (
+                entry.name.startswith(PARTIAL_PREFIX)
+                and time.time() - entry.stat().st_mtime > STALE_PARTIAL_SECONDS
+            ):
                 partials.append(entry)
     keep = survivors(found.items(), now)
     order = sorted(found, key=lambda n: found[n], reverse=True)
-    return PrunePlan(keep=[folder / n for n in order if n in keep],
-                     delete=[folder / n for n in order if n not in keep],
-                     stale_partials=sorted(partials))
+    return PrunePlan(
+        keep=[folder / n for n in order if n in keep],
+        delete=[folder / n for n in order if n not in keep],
+        stale_partials=sorted(partials),
+    )
 
 
 def apply(prune_plan: PrunePlan) -> None:

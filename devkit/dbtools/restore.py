@@ -29,9 +29,15 @@ class CorruptBackupError(DevkitError):
 
 def _stream_into_psql(path: Path, target: DbTarget, tools: DbTools) -> None:
     errors = tempfile.TemporaryFile()
-    proc = popen(tools, "psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
-                                 "--no-psqlrc"], target,
-                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
+    proc = popen(
+        tools,
+        "psql",
+        ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "--no-psqlrc"],
+        target,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=errors,
+    )
     assert proc.stdin is not None
     broken = False
     try:
@@ -47,8 +53,9 @@ def _stream_into_psql(path: Path, target: DbTarget, tools: DbTools) -> None:
             proc.kill()
             proc.wait()
             kind = "truncated" if isinstance(exc, EOFError) else "not a valid gzip file"
-            raise CorruptBackupError(f"{path.name} is corrupt ({kind}: {exc})",
-                                     CORRUPT_HINT) from None
+            raise CorruptBackupError(
+                f"{path.name} is corrupt ({kind}: {exc})", CORRUPT_HINT
+            ) from None
         try:
             proc.stdin.close()
         except BrokenPipeError:
@@ -59,7 +66,8 @@ def _stream_into_psql(path: Path, target: DbTarget, tools: DbTools) -> None:
                 f"{path.name} did not restore: psql via {tools.where} exited with code {code}: "
                 f"{stderr_tail(errors) or 'no message'}",
                 "if the message is about the connection, check the database (devkit doctor); "
-                "otherwise the file is damaged: " + CORRUPT_HINT)
+                "otherwise the file is damaged: " + CORRUPT_HINT,
+            )
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -76,8 +84,7 @@ def _check_file(path: Path) -> bool:
 def restore_into_new(path: Path, target: DbTarget, tools: DbTools, name: str) -> None:
     """Create database `name` and restore `path` into it; drop it again on any failure."""
     if target.database_exists(name):
-        raise DevkitError(f"database {name} already exists",
-                          "pick another name or drop it first")
+        raise DevkitError(f"database {name} already exists", "pick another name or drop it first")
     target.create_database(name)
     try:
         _stream_into_psql(path, target.with_db(name), tools)
@@ -92,8 +99,13 @@ class RestoreResult:
     checksum_verified: bool
 
 
-def restore(path: Path, target: DbTarget, tools: DbTools, into_dev: bool = False,
-            now: datetime | None = None) -> RestoreResult:
+def restore(
+    path: Path,
+    target: DbTarget,
+    tools: DbTools,
+    into_dev: bool = False,
+    now: datetime | None = None,
+) -> RestoreResult:
     """Into aios_restore_YYYYMMDD_HHMMSS, or (into_dev) replace target's database."""
     verified = _check_file(path)
     stamp = f"{(now or datetime.now()):%Y%m%d_%H%M%S}"
@@ -130,12 +142,16 @@ class VerifyReport:
     def differences(self) -> list[tuple[str, int | None, int | None]]:
         """(table, rows live, rows in backup) for every table whose count differs."""
         tables = sorted(set(self.live) | set(self.restored))
-        return [(t, self.live.get(t), self.restored.get(t)) for t in tables
-                if self.live.get(t) != self.restored.get(t)]
+        return [
+            (t, self.live.get(t), self.restored.get(t))
+            for t in tables
+            if self.live.get(t) != self.restored.get(t)
+        ]
 
 
-def verify(path: Path, target: DbTarget, tools: DbTools,
-           now: datetime | None = None) -> VerifyReport:
+def verify(
+    path: Path, target: DbTarget, tools: DbTools, now: datetime | None = None
+) -> VerifyReport:
     """Restore into a scratch database, count rows per table there and live; drop the scratch."""
     verified = _check_file(path)
     scratch = f"aios_verify_{(now or datetime.now()):%Y%m%d_%H%M%S_%f}"

@@ -21,6 +21,7 @@ from typing import IO, Any
 from devkit.dbtools.container import ContainerRef
 from devkit.dbtools.target import DbTarget
 from devkit.errors import DevkitError
+from devkit.host.docker import open_client
 
 
 class _SocketStdin:
@@ -47,11 +48,20 @@ class _SocketStdin:
 class SdkProcess:
     """One `docker exec` started through the API, with Popen's small interface."""
 
-    def __init__(self, api: Any, container_id: str, argv: list[str], env: dict[str, str],
-                 stdin: bool, stdout: bool, stderr: IO[bytes] | None) -> None:
+    def __init__(
+        self,
+        api: Any,
+        container_id: str,
+        argv: list[str],
+        env: dict[str, str],
+        stdin: bool,
+        stdout: bool,
+        stderr: IO[bytes] | None,
+    ) -> None:
         self.api = api
-        self.exec_id = api.exec_create(container_id, argv, stdin=stdin, stdout=True,
-                                       stderr=True, environment=env)["Id"]
+        self.exec_id = api.exec_create(
+            container_id, argv, stdin=stdin, stdout=True, stderr=True, environment=env
+        )["Id"]
         hijacked = api.exec_start(self.exec_id, socket=True)
         self._sock: socket.socket = getattr(hijacked, "_sock", hijacked)
         self._sock.settimeout(None)  # a long restore prints nothing until it ends
@@ -136,28 +146,53 @@ class SdkContainerTools:
         return f"container {self.container.name} (Docker API)"
 
     def _command(self, name: str, args: list[str], target: DbTarget) -> list[str]:
-        return [name, "-h", "127.0.0.1", "-p", str(self.container.internal_port), "-U",
-                target.user, f"--dbname={target.dbname}", *args]
+        return [
+            name,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.container.internal_port),
+            "-U",
+            target.user,
+            f"--dbname={target.dbname}",
+            *args,
+        ]
 
-    def argv(self, name: str, args: list[str], target: DbTarget,
-             interactive: bool = False) -> tuple[list[str], dict[str, str]]:
-        raise DevkitError(f"{name} runs inside {self.container.name}, but there is no docker CLI "
-                          "to attach a terminal to it", "install the docker CLI or the "
-                          "PostgreSQL client (psql) on this machine")
+    def argv(
+        self, name: str, args: list[str], target: DbTarget, interactive: bool = False
+    ) -> tuple[list[str], dict[str, str]]:
+        raise DevkitError(
+            f"{name} runs inside {self.container.name}, but there is no docker CLI "
+            "to attach a terminal to it",
+            "install the docker CLI or the PostgreSQL client (psql) on this machine",
+        )
 
-    def start(self, name: str, args: list[str], target: DbTarget, stdin: Any = None,
-              stdout: Any = None, stderr: Any = None) -> SdkProcess:
+    def start(
+        self,
+        name: str,
+        args: list[str],
+        target: DbTarget,
+        stdin: Any = None,
+        stdout: Any = None,
+        stderr: Any = None,
+    ) -> SdkProcess:
         import docker
 
         try:
-            client = docker.DockerClient(base_url=self.container.docker_host, timeout=30) \
-                if self.container.docker_host else docker.from_env(timeout=30)
+            client = open_client(self.container.docker_host, 30)
         except docker.errors.DockerException:
             client = None
         if client is None:
-            raise DevkitError("the Docker engine stopped answering",
-                              "start Docker again (devkit doctor checks it)")
-        return SdkProcess(client.api, self.container.id, self._command(name, args, target),
-                          {"PGPASSWORD": target.password, "PGAPPNAME": "devkit"},
-                          stdin=stdin == subprocess.PIPE, stdout=stdout == subprocess.PIPE,
-                          stderr=stderr if hasattr(stderr, "write") else None)
+            raise DevkitError(
+                "the Docker engine stopped answering",
+                "start Docker again (devkit doctor checks it)",
+            )
+        return SdkProcess(
+            client.api,
+            self.container.id,
+            self._command(name, args, target),
+            {"PGPASSWORD": target.password, "PGAPPNAME": "devkit"},
+            stdin=stdin == subprocess.PIPE,
+            stdout=stdout == subprocess.PIPE,
+            stderr=stderr if hasattr(stderr, "write") else None,
+        )

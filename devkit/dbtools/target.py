@@ -14,22 +14,21 @@ import psycopg
 from psycopg import sql
 
 from devkit.errors import DevkitError
+from devkit.settings.masking import mask_url
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$")
 
 
 def pg_error_text(exc: BaseException) -> str:
     """The reason in a psycopg connection error ("Connection refused", "password ...")."""
-    lines = [line.strip() for line in str(exc).splitlines()
-             if line.strip() and not line.strip().startswith("Is the server")]
+    lines = [
+        line.strip()
+        for line in str(exc).splitlines()
+        if line.strip() and not line.strip().startswith("Is the server")
+    ]
     text = lines[-1] if lines else type(exc).__name__
     reason = text.rsplit(" failed: ", 1)[-1]
     return reason.removeprefix("FATAL:").strip()
-
-
-def mask_url(url: str) -> str:
-    """postgresql://user:secret@host/db -> postgresql://user:****@host/db."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1****@", url)
 
 
 @dataclass(frozen=True)
@@ -45,15 +44,24 @@ class DbTarget:
     @classmethod
     def from_url(cls, url: str) -> DbTarget:
         if not url:
-            raise DevkitError("DATABASE_URL is not set",
-                              "set DATABASE_URL in .env (see .env.example) or run devkit up once")
+            raise DevkitError(
+                "DATABASE_URL is not set",
+                "set DATABASE_URL in .env (see .env.example) or run devkit up once",
+            )
         parts = urlsplit(url)
         if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
-            raise DevkitError(f"DATABASE_URL is not a postgresql://USER:PASSWORD@HOST:PORT/DB URL: "
-                              f"{mask_url(url)}", "fix DATABASE_URL in .env (see .env.example)")
-        return cls(host=parts.hostname or "127.0.0.1", port=parts.port or 5432,
-                   user=unquote(parts.username or ""), password=unquote(parts.password or ""),
-                   dbname=unquote(parts.path.lstrip("/")))
+            raise DevkitError(
+                f"DATABASE_URL is not a postgresql://USER:PASSWORD@HOST:PORT/DB URL: "
+                f"{mask_url(url)}",
+                "fix DATABASE_URL in .env (see .env.example)",
+            )
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            dbname=unquote(parts.path.lstrip("/")),
+        )
 
     def with_db(self, dbname: str) -> DbTarget:
         return replace(self, dbname=dbname)
@@ -99,22 +107,28 @@ class DbTarget:
         """Drop `name`, terminating its connections first (PostgreSQL 13+: WITH (FORCE))."""
         check_name(name)
         with self.connect("postgres") as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                         .format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
     def terminate_connections(self, name: str) -> int:
         with self.connect("postgres") as conn:
             rows = conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()", (name,)).fetchall()
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            ).fetchall()
         return len(rows)
 
     def rename_database(self, old: str, new: str) -> None:
         check_name(old)
         check_name(new)
         with self.connect("postgres") as conn:
-            conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}")
-                         .format(sql.Identifier(old), sql.Identifier(new)))
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(old), sql.Identifier(new)
+                )
+            )
 
     def table_counts(self, dbname: str | None = None) -> dict[str, int]:
         """Exact row count of every user table, keyed "schema.table"."""
@@ -123,16 +137,20 @@ class DbTarget:
                 "SELECT table_schema, table_name FROM information_schema.tables "
                 "WHERE table_type = 'BASE TABLE' "
                 "AND table_schema NOT IN ('pg_catalog', 'information_schema') "
-                "ORDER BY 1, 2").fetchall()
+                "ORDER BY 1, 2"
+            ).fetchall()
             counts: dict[str, int] = {}
             for schema, table in tables:
                 query = sql.SQL("SELECT count(*) FROM {}.{}").format(
-                    sql.Identifier(schema), sql.Identifier(table))
+                    sql.Identifier(schema), sql.Identifier(table)
+                )
                 counts[f"{schema}.{table}"] = int(conn.execute(query).fetchone()[0])
         return counts
 
 
 def check_name(name: str) -> None:
     if not _NAME_RE.match(name):
-        raise DevkitError(f"{name!r} is not a usable database name",
-                          "use letters, digits and underscores (at most 63 characters)")
+        raise DevkitError(
+            f"{name!r} is not a usable database name",
+            "use letters, digits and underscores (at most 63 characters)",
+        )

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from devkit import pgcluster
 from devkit.dbtools.container import ContainerRef, find_postgres_container
 from devkit.dbtools.target import DbTarget
 from devkit.errors import DevkitError
+from devkit.host import pgcluster
 
 BinaryLookup = Callable[[str, "int | None"], "Path | None"]
 
@@ -31,8 +31,9 @@ CLIENT_HINT = (
 class DbTools(Protocol):
     where: str
 
-    def argv(self, name: str, args: list[str], target: DbTarget,
-             interactive: bool = False) -> tuple[list[str], dict[str, str]]: ...
+    def argv(
+        self, name: str, args: list[str], target: DbTarget, interactive: bool = False
+    ) -> tuple[list[str], dict[str, str]]: ...
 
 
 def _connection_args(name: str, target: DbTarget, host: str, port: int) -> list[str]:
@@ -54,16 +55,27 @@ class HostTools:
     def binary(self, name: str) -> Path:
         found = self.lookup(name, self.major)
         if found is None:
-            raise DevkitError(f"{name} was not found on this machine and the database does not "
-                              "run in a container devkit could use", CLIENT_HINT)
+            raise DevkitError(
+                f"{name} was not found on this machine and the database does not "
+                "run in a container devkit could use",
+                CLIENT_HINT,
+            )
         return found
 
-    def argv(self, name: str, args: list[str], target: DbTarget,
-             interactive: bool = False) -> tuple[list[str], dict[str, str]]:
-        env = dict(os.environ, PGPASSWORD=target.password, PGAPPNAME="devkit",
-                   PGCONNECT_TIMEOUT="10")
-        return ([str(self.binary(name)), *_connection_args(name, target, target.host,
-                                                             target.port), *args], env)
+    def argv(
+        self, name: str, args: list[str], target: DbTarget, interactive: bool = False
+    ) -> tuple[list[str], dict[str, str]]:
+        env = dict(
+            os.environ, PGPASSWORD=target.password, PGAPPNAME="devkit", PGCONNECT_TIMEOUT="10"
+        )
+        return (
+            [
+                str(self.binary(name)),
+                *_connection_args(name, target, target.host, target.port),
+                *args,
+            ],
+            env,
+        )
 
 
 @dataclass
@@ -77,20 +89,32 @@ class ContainerTools:
     def where(self) -> str:
         return f"container {self.container.name}"
 
-    def argv(self, name: str, args: list[str], target: DbTarget,
-             interactive: bool = False) -> tuple[list[str], dict[str, str]]:
+    def argv(
+        self, name: str, args: list[str], target: DbTarget, interactive: bool = False
+    ) -> tuple[list[str], dict[str, str]]:
         env = dict(os.environ, PGPASSWORD=target.password)
         if self.container.docker_host:
             env["DOCKER_HOST"] = self.container.docker_host
         flags = ["-it"] if interactive else ["-i"]
-        argv = [self.docker_cli, "exec", *flags, "-e", "PGPASSWORD", "-e", "PGAPPNAME=devkit",
-                self.container.id, name,
-                *_connection_args(name, target, "127.0.0.1", self.container.internal_port), *args]
+        argv = [
+            self.docker_cli,
+            "exec",
+            *flags,
+            "-e",
+            "PGPASSWORD",
+            "-e",
+            "PGAPPNAME=devkit",
+            self.container.id,
+            name,
+            *_connection_args(name, target, "127.0.0.1", self.container.internal_port),
+            *args,
+        ]
         return argv, env
 
 
-def popen(tools: DbTools, name: str, args: list[str], target: DbTarget,
-          **kwargs: Any) -> subprocess.Popen[bytes]:
+def popen(
+    tools: DbTools, name: str, args: list[str], target: DbTarget, **kwargs: Any
+) -> subprocess.Popen[bytes]:
     """Start `name` where `tools` runs it (a Popen, or a Popen-like through the Docker API)."""
     start = getattr(tools, "start", None)
     if start is not None:
@@ -102,9 +126,12 @@ def popen(tools: DbTools, name: str, args: list[str], target: DbTarget,
         raise DevkitError(f"cannot run {argv[0]}", CLIENT_HINT) from None
 
 
-def select_tools(target: DbTarget, lookup: BinaryLookup = pgcluster.find_client_binary,
-                 find_container: Callable[[], ContainerRef | None] = find_postgres_container,
-                 docker_cli: str | None = None) -> DbTools:
+def select_tools(
+    target: DbTarget,
+    lookup: BinaryLookup = pgcluster.find_client_binary,
+    find_container: Callable[[], ContainerRef | None] = find_postgres_container,
+    docker_cli: str | None = None,
+) -> DbTools:
     """Host binaries of the server's major version; else the container's; else newer host ones.
 
     pg_dump refuses servers newer than itself, so an older host binary is used only when
@@ -126,10 +153,16 @@ def select_tools(target: DbTarget, lookup: BinaryLookup = pgcluster.find_client_
     if host and host_major is not None and host_major > major:
         return HostTools(major, lookup)
     if host:
-        raise DevkitError(f"{host} is PostgreSQL {host_major}, older than the server "
-                          f"({major}); pg_dump cannot dump a newer server", CLIENT_HINT)
-    raise DevkitError("pg_dump was not found on this machine and the database does not run in "
-                      "a container devkit could use", CLIENT_HINT)
+        raise DevkitError(
+            f"{host} is PostgreSQL {host_major}, older than the server "
+            f"({major}); pg_dump cannot dump a newer server",
+            CLIENT_HINT,
+        )
+    raise DevkitError(
+        "pg_dump was not found on this machine and the database does not run in "
+        "a container devkit could use",
+        CLIENT_HINT,
+    )
 
 
 def stderr_tail(handle: IO[bytes], limit: int = 600) -> str:

@@ -41,8 +41,9 @@ def run_checks(ctx: DoctorContext, checks: Iterable[Check] = ALL_CHECKS) -> list
             outcome = check(ctx)
         except Exception as exc:  # noqa: BLE001
             name = check.__name__.removeprefix("check_").replace("_", "-")
-            outcome = CheckResult(name, "fail", f"the check itself failed: {exc!r}",
-                                  "report this as a devkit bug")
+            outcome = CheckResult(
+                name, "fail", f"the check itself failed: {exc!r}", "report this as a devkit bug"
+            )
         results.extend(outcome if isinstance(outcome, list) else [outcome])
     return results
 
@@ -51,5 +52,12 @@ def by_name(results: Iterable[CheckResult]) -> dict[str, CheckResult]:
     return {r.name: r for r in results}
 
 
-__all__ = ["ALL_CHECKS", "CheckResult", "DiskUsage", "DoctorContext", "LanReading", "by_name",
-           "run_checks"]
+__all__ = [
+    "ALL_CHECKS",
+    "CheckResult",
+    "DiskUsage",
+    "DoctorContext",
+    "LanReading",
+    "by_name",
+    "run_checks",
+]

@@ -18,8 +18,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-from devkit import pgcluster
-from devkit.config import Settings
+from devkit.host import pgcluster
+from devkit.settings.config import Settings
 
 Status = Literal["pass", "warn", "fail", "skip"]
 
@@ -76,7 +76,7 @@ def run_version(argv: list[str]) -> str | None:
 
 def docker_engine(root: Path) -> str | None:
     """'Docker 20.10.x at unix://...' when an engine answers, else None."""
-    from devkit.dbtools.container import docker_client, docker_host
+    from devkit.host.docker import docker_client, docker_host
 
     client = docker_client(root)
     if client is None:
@@ -91,9 +91,9 @@ def docker_engine(root: Path) -> str | None:
 
 
 def read_run_state(settings: Settings) -> RunReading:
-    """devkit's own processes from .devkit/runstate.json (devkit.runstate)."""
+    """devkit's own processes from .devkit/runstate.json (devkit.core.runstate)."""
     try:
-        from devkit import runstate
+        from devkit.core import runstate
     except ImportError:
         return RunReading(False, {}, {})
     state = runstate.read_state(settings.state_dir) or {}
@@ -111,15 +111,16 @@ def read_run_state(settings: Settings) -> RunReading:
 
 
 def detect_lan(settings: Settings) -> LanReading | None:
-    """devkit.net's choice (it honours DEVKIT_LAN_HOST); None when it finds nothing."""
+    """devkit.reach.lan's choice (it honours DEVKIT_LAN_HOST); None when it finds nothing."""
     try:
-        from devkit import net
+        from devkit.reach import lan as net
     except ImportError:
         forced = settings.env_value("DEVKIT_LAN_HOST")
         return LanReading(forced, "DEVKIT_LAN_HOST in .env") if forced else None
     try:
-        choice = net.detect_lan(settings.env, api_port=settings.api_port,
-                                metro_port=settings.metro_port)
+        choice = net.detect_lan(
+            settings.env, api_port=settings.api_port, metro_port=settings.metro_port
+        )
     except Exception:  # noqa: BLE001 - a detection failure means "none found"
         return None
     if not choice or not choice.host:

@@ -24,12 +24,16 @@ def as_text(results: Sequence[CheckResult]) -> str:
         if result.fix and result.status in ("warn", "fail"):
             lines.append(f"{'':4}  {'':{width}}  fix: {result.fix}")
     counts = summary(results)
-    lines.append(f"\n{counts['pass']} passed, {counts['warn']} warning(s), {counts['fail']} "
-                 f"failed, {counts['skip']} skipped")
+    lines.append(
+        f"\n{counts['pass']} passed, {counts['warn']} warning(s), {counts['fail']} "
+        f"failed, {counts['skip']} skipped"
+    )
     return "\n".join(lines)
 
 
 def as_json(results: Sequence[CheckResult]) -> str:
     counts = summary(results)
-    return json.dumps({"ok": counts["fail"] == 0, "summary": counts,
-                       "checks": [r.as_dict() for r in results]}, indent=2)
+    return json.dumps(
+        {"ok": counts["fail"] == 0, "summary": counts, "checks": [r.as_dict() for r in results]},
+        indent=2,
+    )

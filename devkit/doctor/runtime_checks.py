@@ -10,8 +10,14 @@ import psutil
 
 from devkit.doctor.model import CheckResult, DoctorContext, RunReading
 
-DOCKER_PROXIES = {"docker-proxy", "dockerd", "com.docker.backend", "vpnkit", "rootlesskit",
-                  "com.docker.vpnkit"}
+DOCKER_PROXIES = {
+    "docker-proxy",
+    "dockerd",
+    "com.docker.backend",
+    "vpnkit",
+    "rootlesskit",
+    "com.docker.vpnkit",
+}
 DISK_WARN, DISK_FAIL = 0.80, 0.90
 
 
@@ -23,8 +29,9 @@ def listening(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def _get_status(ctx: DoctorContext, name: str, port: int,
-                fix: str) -> tuple[str, httpx.Response | CheckResult]:
+def _get_status(
+    ctx: DoctorContext, name: str, port: int, fix: str
+) -> tuple[str, httpx.Response | CheckResult]:
     """GET /status on a local port: the response, or the skip/fail result that ends the check."""
     url = f"http://127.0.0.1:{port}/status"
     if not listening("127.0.0.1", port):
@@ -38,8 +45,7 @@ def _get_status(ctx: DoctorContext, name: str, port: int,
 
 def check_api(ctx: DoctorContext) -> CheckResult:
     port = ctx.settings.api_port
-    url, response = _get_status(ctx, "api", port,
-                                "see the api log in devkit up (or devkit status)")
+    url, response = _get_status(ctx, "api", port, "see the api log in devkit up (or devkit status)")
     if isinstance(response, CheckResult):
         return response
     try:
@@ -47,14 +53,21 @@ def check_api(ctx: DoctorContext) -> CheckResult:
     except ValueError:
         body = None
     if not isinstance(body, dict) or "status" not in body:
-        return CheckResult("api", "fail", f"port {port} answers ({response.status_code}) but not "
-                           "as the AIOS API", f"another program holds port {port}: see the "
-                           "port-api check")
+        return CheckResult(
+            "api",
+            "fail",
+            f"port {port} answers ({response.status_code}) but not as the AIOS API",
+            f"another program holds port {port}: see the port-api check",
+        )
     if response.status_code == 200 and body.get("status") == "ok":
         return CheckResult("api", "pass", f"{url}: status ok")
     detail = ", ".join(f"{k}={v}" for k, v in body.items() if isinstance(v, str | int | float))
-    return CheckResult("api", "fail", f"{url}: {response.status_code} {detail}",
-                       "the API cannot reach the database: see the database check")
+    return CheckResult(
+        "api",
+        "fail",
+        f"{url}: {response.status_code} {detail}",
+        "the API cannot reach the database: see the database check",
+    )
 
 
 def check_metro(ctx: DoctorContext) -> CheckResult:
@@ -64,8 +77,12 @@ def check_metro(ctx: DoctorContext) -> CheckResult:
         return response
     if "packager-status:running" in response.text:
         return CheckResult("metro", "pass", f"{url}: packager-status:running")
-    return CheckResult("metro", "fail", f"port {port} answers ({response.status_code}) but not as "
-                       "Metro", f"another program holds port {port}: see the port-metro check")
+    return CheckResult(
+        "metro",
+        "fail",
+        f"port {port} answers ({response.status_code}) but not as Metro",
+        f"another program holds port {port}: see the port-metro check",
+    )
 
 
 # --- ports ---------------------------------------------------------------------------------------
@@ -87,8 +104,13 @@ def holders(port: int) -> list[psutil.Process] | None:
         return None
     found: list[psutil.Process] = []
     for conn in conns:
-        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port \
-                and conn.pid and all(p.pid != conn.pid for p in found):
+        if (
+            conn.status == psutil.CONN_LISTEN
+            and conn.laddr
+            and conn.laddr.port == port
+            and conn.pid
+            and all(p.pid != conn.pid for p in found)
+        ):
             try:
                 found.append(psutil.Process(conn.pid))
             except psutil.Error:
@@ -118,8 +140,9 @@ def _describe(process: psutil.Process) -> str:
         return f"pid {process.pid}"
 
 
-def _port_check(ctx: DoctorContext, component: str, port: int, variable: str,
-                host: str) -> CheckResult:
+def _port_check(
+    ctx: DoctorContext, component: str, port: int, variable: str, host: str
+) -> CheckResult:
     name = f"port-{component}"
     if _free(host, port):
         return CheckResult(name, "pass", f"{port} ({variable}) is free")
@@ -132,20 +155,33 @@ def _port_check(ctx: DoctorContext, component: str, port: int, variable: str,
             owner = "/".join(sorted(o for o in owners if o))
             if run.running:
                 return CheckResult(name, "pass", f"{port} is held by devkit's {owner}: {held_by}")
-            return CheckResult(name, "fail", f"{port} is held by {held_by}, left running by a "
-                               f"devkit that was killed ({owner})", "devkit down (stops what "
-                               "it left)")
+            return CheckResult(
+                name,
+                "fail",
+                f"{port} is held by {held_by}, left running by a devkit that was killed ({owner})",
+                "devkit down (stops what it left)",
+            )
         docker = [p for p in found if _name(p) in DOCKER_PROXIES]
         if docker and len(docker) == len(found):
             owner = _publisher(ctx, port)
             if component == "postgres" and owner == ctx.settings.compose_service:
-                return CheckResult(name, "pass", f"{port} is published by the dev PostgreSQL "
-                                   f"container ({_describe(docker[0])})")
-            who = f"Docker container {owner}" if owner else f"a Docker container " \
-                f"({_describe(docker[0])})"
-            return CheckResult(name, "fail", f"{port} ({variable}) is held by {who}",
-                               f"stop that container (docker ps shows it), or set "
-                               f"{variable}={port + 1} (any free port) in .env")
+                return CheckResult(
+                    name,
+                    "pass",
+                    f"{port} is published by the dev PostgreSQL container ({_describe(docker[0])})",
+                )
+            who = (
+                f"Docker container {owner}"
+                if owner
+                else f"a Docker container ({_describe(docker[0])})"
+            )
+            return CheckResult(
+                name,
+                "fail",
+                f"{port} ({variable}) is held by {who}",
+                f"stop that container (docker ps shows it), or set "
+                f"{variable}={port + 1} (any free port) in .env",
+            )
         foreign = [p for p in found if _devkit_component(p, run) is None]
         if len(foreign) == 1:
             advice = _port_advice(component, port, foreign[0])
@@ -155,14 +191,18 @@ def _port_check(ctx: DoctorContext, component: str, port: int, variable: str,
     else:
         who = "another process (run as root to see which)" if found is None else "another process"
     stop = f"stop {who}" if found else "stop the program using it"
-    return CheckResult(name, "fail", f"{port} ({variable}) is held by {who}",
-                       f"{stop}, or set {variable}={port + 1} (any free port) in .env")
+    return CheckResult(
+        name,
+        "fail",
+        f"{port} ({variable}) is held by {who}",
+        f"{stop}, or set {variable}={port + 1} (any free port) in .env",
+    )
 
 
 def _port_advice(component: str, port: int, holder: psutil.Process) -> tuple[str, str] | None:
-    """devkit.ports' wording (the same as `devkit up`'s, incl. macOS AirPlay advice)."""
+    """devkit.host.ports' wording (the same as `devkit up`'s, incl. macOS AirPlay advice)."""
     try:
-        from devkit.ports import Holder, conflict_error
+        from devkit.host.ports import Holder, conflict_error
     except ImportError:
         return None
     error = conflict_error(component, port, Holder(holder.pid, _name(holder) or None))
@@ -171,7 +211,7 @@ def _port_advice(component: str, port: int, holder: psutil.Process) -> tuple[str
 
 def _publisher(ctx: DoctorContext, port: int) -> str | None:
     """The compose service (project aios) or container name publishing `port`, if any."""
-    from devkit.dbtools.container import COMPOSE_PROJECT, docker_client
+    from devkit.host.docker import COMPOSE_PROJECT, docker_client
 
     client = docker_client(ctx.settings.root)
     if client is None:
@@ -179,7 +219,9 @@ def _publisher(ctx: DoctorContext, port: int) -> str | None:
     try:
         for container in client.containers.list():
             bindings = (container.attrs.get("HostConfig") or {}).get("PortBindings") or {}
-            ports = {int(b.get("HostPort") or 0) for items in bindings.values() for b in items or []}
+            ports = {
+                int(b.get("HostPort") or 0) for items in bindings.values() for b in items or []
+            }
             if port in ports:
                 labels = container.labels or {}
                 if labels.get("com.docker.compose.project") == COMPOSE_PROJECT:
@@ -213,27 +255,41 @@ def check_lan(ctx: DoctorContext) -> CheckResult:
     reading = ctx.lan() if ctx.lan else None
     if reading is None or not reading.phones_can_reach:
         shown = f" (only {reading.host}: {reading.detail})" if reading else ""
-        return CheckResult("lan", "warn", f"no LAN address found{shown}: phones on Wi-Fi cannot "
-                           "reach the API (simulators and emulators still can)", "join a "
-                           "Wi-Fi/Ethernet network or set DEVKIT_LAN_HOST in .env")
+        return CheckResult(
+            "lan",
+            "warn",
+            f"no LAN address found{shown}: phones on Wi-Fi cannot "
+            "reach the API (simulators and emulators still can)",
+            "join a Wi-Fi/Ethernet network or set DEVKIT_LAN_HOST in .env",
+        )
     port = ctx.settings.api_port
     if not listening("127.0.0.1", port):
-        return CheckResult("lan", "pass", f"LAN address {reading.host} ({reading.detail}); the "
-                           "API is not running, so not tried")
+        return CheckResult(
+            "lan",
+            "pass",
+            f"LAN address {reading.host} ({reading.detail}); the API is not running, so not tried",
+        )
     error, fix = _lan_reach(ctx, reading.host, port)
     if error:
-        return CheckResult("lan", "fail", f"LAN address {reading.host} ({reading.detail}), but "
-                           f"{error}", fix)
-    return CheckResult("lan", "pass", f"LAN address {reading.host} ({reading.detail}); the API "
-                       f"answers at http://{reading.host}:{port}/status")
+        return CheckResult(
+            "lan", "fail", f"LAN address {reading.host} ({reading.detail}), but {error}", fix
+        )
+    return CheckResult(
+        "lan",
+        "pass",
+        f"LAN address {reading.host} ({reading.detail}); the API "
+        f"answers at http://{reading.host}:{port}/status",
+    )
 
 
 def _lan_reach(ctx: DoctorContext, host: str, port: int) -> tuple[str, str]:
     """("", "") when the API answers on host:port, else (what is wrong, the fix)."""
-    from devkit import lancheck, net
+    from devkit.reach import lan as net
+    from devkit.reach import lancheck
 
-    reach = lancheck.check_lan_reach(host, port, net.read_platform(),
-                                     extra_ports=(ctx.settings.metro_port,), timeout=ctx.timeout)
+    reach = lancheck.check_lan_reach(
+        host, port, net.read_platform(), extra_ports=(ctx.settings.metro_port,), timeout=ctx.timeout
+    )
     return ("", "") if reach.ok else (reach.detail, reach.hint)
 
 

@@ -23,17 +23,27 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from devkit.config import Settings, read_env_file
+from devkit.core.service import Health, Service, ServiceContext
 from devkit.errors import ConfigError, DevkitError
-from devkit.proc import ChildProcess
-from devkit.services.base import Health, Service, ServiceContext
+from devkit.host.proc import ChildProcess
+from devkit.host.watch import DEBOUNCE_MS, STEP_MS, describe, watch
 from devkit.services.warm_parent import WarmParent
-from devkit.watch import DEBOUNCE_MS, STEP_MS, describe, watch
+from devkit.settings.config import Settings, read_env_file
 
 # Files of the project root whose change means "dependencies or environment changed".
-DEPENDENCY_FILES = ("pyproject.toml", ".env", "requirements*.txt", "requirements*.in",
-                    "setup.py", "setup.cfg", "uv.lock", "poetry.lock", "Pipfile",
-                    "Pipfile.lock", "constraints*.txt")
+DEPENDENCY_FILES = (
+    "pyproject.toml",
+    ".env",
+    "requirements*.txt",
+    "requirements*.in",
+    "setup.py",
+    "setup.cfg",
+    "uv.lock",
+    "poetry.lock",
+    "Pipfile",
+    "Pipfile.lock",
+    "constraints*.txt",
+)
 RESTART_EXPECTED_FOR = 10.0  # s: a watcher-triggered restart keeps the warm parent
 CRASH_REAP_WINDOW = 3.0  # s: a stop this soon after the child died on its own keeps the parent
 
@@ -65,8 +75,10 @@ class ApiService(Service):
 
     def __init__(self, settings: Settings) -> None:
         if settings.api_reload not in ("fork", "spawn"):
-            raise ConfigError(f"api_reload = {settings.api_reload!r} is not a reload mode",
-                              "use fork (fast) or spawn")
+            raise ConfigError(
+                f"api_reload = {settings.api_reload!r} is not a reload mode",
+                "use fork (fast) or spawn",
+            )
         self.settings = settings
         self.root = settings.root
         self.module = settings.api_module
@@ -111,14 +123,18 @@ class ApiService(Service):
         return self.pid
 
     def run_state(self) -> dict[str, object]:
-        return {"pid": self.pid, "container_id": None, "ports": [self.port],
-                "child_pid": self.child_pid, "reload": self.mode}
+        return {
+            "pid": self.pid,
+            "container_id": None,
+            "ports": [self.port],
+            "child_pid": self.child_pid,
+            "reload": self.mode,
+        }
 
     def disabled_reason(self) -> str | None:
         if module_path(self.root, self.module) is None:
             shown = self.module.replace(".", "/")
-            return (f"no {shown}/ package or {shown}.py in {self.root} "
-                    "(set api_module to change it)")
+            return f"no {shown}/ package or {shown}.py in {self.root} (set api_module to change it)"
         return None
 
     # --- watching --------------------------------------------------------------------------
@@ -135,15 +151,30 @@ class ApiService(Service):
         self._watch_stop = asyncio.Event()
         ignore = self.settings.api_watch_ignore
         self._watch_tasks = [
-            asyncio.create_task(self._watch_loop(self.watch_paths(), ignore, "source"))]
+            asyncio.create_task(self._watch_loop(self.watch_paths(), ignore, "source"))
+        ]
         roots_watched = any(p.resolve() == self.root.resolve() for p in self.watch_paths())
         if not roots_watched:
-            self._watch_tasks.append(asyncio.create_task(self._watch_loop(
-                [self.root], ignore, "dependency", recursive=False, only=DEPENDENCY_FILES,
-                step_ms=100)))  # a full restart takes ~0.5 s anyway; a 5 ms step costs ~1% CPU
+            self._watch_tasks.append(
+                asyncio.create_task(
+                    self._watch_loop(
+                        [self.root],
+                        ignore,
+                        "dependency",
+                        recursive=False,
+                        only=DEPENDENCY_FILES,
+                        step_ms=100,
+                    )
+                )
+            )  # a full restart takes ~0.5 s anyway; a 5 ms step costs ~1% CPU
         for site in self.venv_paths():  # a pip install adds/removes entries at the top
-            self._watch_tasks.append(asyncio.create_task(self._watch_loop(
-                [site], (), "venv", recursive=False, step_ms=500, debounce_ms=5000)))
+            self._watch_tasks.append(
+                asyncio.create_task(
+                    self._watch_loop(
+                        [site], (), "venv", recursive=False, step_ms=500, debounce_ms=5000
+                    )
+                )
+            )
         if self.mode == "fork" and self.disabled_reason() is None:
             # import Flask, psycopg & co. while PostgreSQL starts: the first start only forks
             self._prewarm = asyncio.create_task(self._spawn_parent(ctx), name="api-prewarm")
@@ -151,13 +182,27 @@ class ApiService(Service):
             if not path.exists():
                 ctx.log(f"not watching {path}: it does not exist (setting api_watch)", "devkit")
 
-    async def _watch_loop(self, paths: Sequence[Path], ignore: Sequence[str], kind: str, *,
-                          recursive: bool = True, only: Sequence[str] | None = None,
-                          step_ms: int = STEP_MS, debounce_ms: int = DEBOUNCE_MS) -> None:
+    async def _watch_loop(
+        self,
+        paths: Sequence[Path],
+        ignore: Sequence[str],
+        kind: str,
+        *,
+        recursive: bool = True,
+        only: Sequence[str] | None = None,
+        step_ms: int = STEP_MS,
+        debounce_ms: int = DEBOUNCE_MS,
+    ) -> None:
         try:
-            async for changed in watch(paths, ignore=ignore, stop_event=self._watch_stop,
-                                       recursive=recursive, only=only, step_ms=step_ms,
-                                       debounce_ms=debounce_ms):
+            async for changed in watch(
+                paths,
+                ignore=ignore,
+                stop_event=self._watch_stop,
+                recursive=recursive,
+                only=only,
+                step_ms=step_ms,
+                debounce_ms=debounce_ms,
+            ):
                 self.on_change(changed, kind)
         except asyncio.CancelledError:
             raise
@@ -173,7 +218,8 @@ class ApiService(Service):
 
         shown = "the installed packages" if kind == "venv" else describe(changed, self.root)
         dependency = kind != "source" or any(
-            fnmatchcase(p.name, pat) for p in changed for pat in DEPENDENCY_FILES)
+            fnmatchcase(p.name, pat) for p in changed for pat in DEPENDENCY_FILES
+        )
         if self.idle_by_command:  # stopped from the dashboard: stays stopped
             self.cold = self.cold or dependency
             ctx.log(f"changed: {shown} (the API is stopped: not restarted)", "devkit")
@@ -249,26 +295,30 @@ class ApiService(Service):
         env = self.child_env(ctx)
         if self.settings.migrate_on_start and has_migrations(self.root, self.module):
             await self._migrate_subprocess(ctx, env)
-        self.spawned = ChildProcess([sys.executable, "-m", self.module], cwd=self.root,
-                                    env=env, on_line=ctx.log)
+        self.spawned = ChildProcess(
+            [sys.executable, "-m", self.module], cwd=self.root, env=env, on_line=ctx.log
+        )
         await self.spawned.start()
 
     async def _migrate_subprocess(self, ctx: ServiceContext, env: dict[str, str]) -> None:
         if not env.get("DATABASE_URL"):
             ctx.log("migrations skipped: DATABASE_URL is not set", "devkit")
             return
-        code = (f"import os, {self.module}.migrations as m\n"
-                "applied = m.apply_pending(os.environ['DATABASE_URL'])\n"
-                "print('applied migrations:', applied) if applied else None\n")
-        proc = ChildProcess([sys.executable, "-c", code], cwd=self.root, env=env,
-                            on_line=ctx.log)
+        code = (
+            f"import os, {self.module}.migrations as m\n"
+            "applied = m.apply_pending(os.environ['DATABASE_URL'])\n"
+            "print('applied migrations:', applied) if applied else None\n"
+        )
+        proc = ChildProcess([sys.executable, "-c", code], cwd=self.root, env=env, on_line=ctx.log)
         await proc.start()
         result = await proc.wait()
         if result != 0:
-            raise DevkitError(f"migrations failed ({self.module}.migrations.apply_pending "
-                              f"exited with code {result}); the API was not started",
-                              "see the log: fix the migration, or check DATABASE_URL when "
-                              "the database is unreachable; saving a file retries")
+            raise DevkitError(
+                f"migrations failed ({self.module}.migrations.apply_pending "
+                f"exited with code {result}); the API was not started",
+                "see the log: fix the migration, or check DATABASE_URL when "
+                "the database is unreachable; saving a file retries",
+            )
 
     async def health(self) -> Health:
         if self.mode == "fork":
@@ -276,7 +326,7 @@ class ApiService(Service):
                 return Health(False, "not running")
         elif self.spawned is None or self.spawned.returncode is not None:
             return Health(False, "not running")
-        from devkit.probes import PROBE_HEADERS, http_client
+        from devkit.host.probes import PROBE_HEADERS, http_client
 
         # The warm parent keeps the socket listening between children, so a probe sent as
         # the child dies would wait for its timeout: stop waiting when the child exits.
@@ -284,8 +334,9 @@ class ApiService(Service):
         # probe returns, and /status can take a second when the database is down.
         exited = self._exit_signal()
         changed = asyncio.ensure_future(self._changed.wait())
-        request = asyncio.ensure_future(http_client().get(self.status_url, timeout=2.0,
-                                                          headers=PROBE_HEADERS))
+        request = asyncio.ensure_future(
+            http_client().get(self.status_url, timeout=2.0, headers=PROBE_HEADERS)
+        )
         try:
             await asyncio.wait({request, exited, changed}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -319,8 +370,7 @@ class ApiService(Service):
             return await self.spawned.wait()
         parent = self.parent
         assert parent is not None and parent.child_done is not None and parent.exited
-        await asyncio.wait({parent.child_done, parent.exited},
-                           return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({parent.child_done, parent.exited}, return_when=asyncio.FIRST_COMPLETED)
         if parent.exited.done() and not parent.child_done.done():
             return parent.exited.result()
         return parent.child_done.result()
@@ -332,12 +382,12 @@ class ApiService(Service):
         # crash) stops the whole tree, and changes no longer restart a stopped API.
         now = time.monotonic()
         expected = now < self.restart_expected_until or (
-            now - self.start_failed_at < CRASH_REAP_WINDOW)
+            now - self.start_failed_at < CRASH_REAP_WINDOW
+        )
         self.restart_expected_until = self.start_failed_at = 0.0
         if self.mode == "spawn":
             child = self.spawned
-            crashed = (child is not None and child.returncode is not None
-                       and not self.stop_requested)
+            crashed = child is not None and child.returncode is not None and not self.stop_requested
             self.stop_requested = True
             self.idle_by_command = not (crashed or expected)
             if child is not None:
@@ -346,9 +396,12 @@ class ApiService(Service):
         parent = self.parent
         if parent is None:
             return
-        crashed = (parent.child_done is not None and parent.child_done.done()
-                   and not self.stop_requested
-                   and time.monotonic() - parent.child_exited_at < CRASH_REAP_WINDOW)
+        crashed = (
+            parent.child_done is not None
+            and parent.child_done.done()
+            and not self.stop_requested
+            and time.monotonic() - parent.child_exited_at < CRASH_REAP_WINDOW
+        )
         self.stop_requested = True
         self.idle_by_command = not (crashed or expected)
         await parent.stop_child(timeout)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import shlex
 
-from devkit.config import Settings
-from devkit.probes import HttpProbe
-from devkit.services.base import ServiceContext
+from devkit.core.service import ServiceContext
+from devkit.host.probes import HttpProbe
+from devkit.reach.targets import api_url, expo_url
 from devkit.services.process import CommandService, command_argv
-from devkit.targets import api_url, expo_url
+from devkit.settings.config import Settings
 
 STATUS_TEXT = "packager-status:running"
 
@@ -38,7 +38,7 @@ def expo_project_reason(settings: Settings) -> str | None:
     return None
 
 
-def _shown(settings: Settings, folder) -> str:  # noqa: ANN001
+def _shown(settings: Settings, folder) -> str:
     try:
         return str(folder.relative_to(settings.root))
     except ValueError:
@@ -51,11 +51,17 @@ class MetroService(CommandService):
     def __init__(self, settings: Settings) -> None:
         port = settings.metro_port
         command = settings.metro_command.format(port=port)
-        super().__init__("metro", command_argv(command), cwd=settings.client_dir,
-                         restart_policy="on-failure", required=False,
-                         probe=HttpProbe(f"http://127.0.0.1:{port}/status", timeout=2.0,
-                                         expect_body=STATUS_TEXT),
-                         ports=(port,))
+        super().__init__(
+            "metro",
+            command_argv(command),
+            cwd=settings.client_dir,
+            restart_policy="on-failure",
+            required=False,
+            probe=HttpProbe(
+                f"http://127.0.0.1:{port}/status", timeout=2.0, expect_body=STATUS_TEXT
+            ),
+            ports=(port,),
+        )
         self.settings = settings
         self.port = port
         self.api_port = settings.api_port

@@ -12,14 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from devkit import pgcluster
-from devkit.config import DB_BACKENDS, Settings
-from devkit.dbtools.container import docker_error_text
+from devkit.core.service import Service
 from devkit.errors import BackendUnavailableError, ConfigError
-from devkit.services.base import Service
+from devkit.host import pgcluster
+from devkit.host.docker import docker_error_text, docker_host, open_client
+from devkit.settings.config import DB_BACKENDS, Settings
 
 PING_TIMEOUT = 0.8
-DOCKER_FIX = "start Docker (Docker Desktop, `sudo systemctl start docker`, or scripts/docker-engine start)"
+DOCKER_FIX = (
+    "start Docker (Docker Desktop, `sudo systemctl start docker`, or scripts/docker-engine start)"
+)
 
 
 @dataclass(frozen=True)
@@ -31,17 +33,14 @@ class BackendChoice:
 def docker_engine(settings: Settings, timeout: float = PING_TIMEOUT) -> tuple[bool, str]:
     """(answers, where or why not), within about `timeout` seconds."""
     try:
-        import docker
+        import docker  # noqa: F401 - only: is the SDK installed?
     except ImportError:
         return False, "the docker SDK for Python is not installed"
-    from devkit.dbtools.container import docker_host
-
     host = docker_host(settings.root)
     where = host or "the default Docker socket"
     started = time.monotonic()
     try:
-        client = docker.DockerClient(base_url=host, timeout=timeout, version="1.41") if host \
-            else docker.from_env(timeout=timeout, version="1.41")
+        client = open_client(host, timeout, version="1.41")
     except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
         return False, f"no Docker engine at {where} ({docker_error_text(exc)})"
     try:
@@ -53,27 +52,33 @@ def docker_engine(settings: Settings, timeout: float = PING_TIMEOUT) -> tuple[bo
     return True, f"Docker engine answers at {where} ({(time.monotonic() - started) * 1000:.0f} ms)"
 
 
-def choose_backend(settings: Settings, requested: str | None = None, *,
-                   bindir_lookup: Callable[[], Path | None] = pgcluster.find_bindir
-                   ) -> BackendChoice:
+def choose_backend(
+    settings: Settings,
+    requested: str | None = None,
+    *,
+    bindir_lookup: Callable[[], Path | None] = pgcluster.find_bindir,
+) -> BackendChoice:
     """`requested` (the --db-backend flag) wins over the setting; bindir_lookup is a seam."""
     kind = requested or settings.db_backend or "auto"
     if kind not in DB_BACKENDS:
-        raise ConfigError(f"--db-backend {kind!r} is not a backend",
-                          f"use one of {', '.join(DB_BACKENDS)}")
+        raise ConfigError(
+            f"--db-backend {kind!r} is not a backend", f"use one of {', '.join(DB_BACKENDS)}"
+        )
     source = "--db-backend" if requested else "db_backend setting"
     if kind == "native":
         bindir = bindir_lookup()
         if bindir is None:
             raise BackendUnavailableError(
                 "db backend native: no PostgreSQL server binaries (initdb, postgres) found",
-                pgcluster.INSTALL_HINT)
+                pgcluster.INSTALL_HINT,
+            )
         return BackendChoice("native", f"{source} native; binaries in {bindir}")
     if kind == "docker":
         ok, why = docker_engine(settings)
         if not ok:
-            raise BackendUnavailableError(f"db backend docker: {why}",
-                                          f"{DOCKER_FIX}, or use --db-backend native")
+            raise BackendUnavailableError(
+                f"db backend docker: {why}", f"{DOCKER_FIX}, or use --db-backend native"
+            )
         return BackendChoice("docker", f"{source} docker; {why}")
     ok, why = docker_engine(settings)
     if ok:
@@ -84,7 +89,8 @@ def choose_backend(settings: Settings, requested: str | None = None, *,
     raise BackendUnavailableError(
         f"no PostgreSQL backend: {why}, and no local PostgreSQL binaries were found",
         f"either {DOCKER_FIX}, or install PostgreSQL (Debian/Ubuntu: apt-get install "
-        "postgresql; macOS: brew install postgresql@16) and run with --db-backend native")
+        "postgresql; macOS: brew install postgresql@16) and run with --db-backend native",
+    )
 
 
 def make_postgres_service(settings: Settings, choice: BackendChoice) -> Service:

@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from devkit import compose_file
-from devkit.config import Settings
-from devkit.dbtools.container import COMPOSE_PROJECT, docker_error_text, docker_host
+from devkit.core.service import Health, Service, ServiceContext
 from devkit.errors import DevkitError
-from devkit.services.base import Health, Service, ServiceContext
+from devkit.host.docker import COMPOSE_PROJECT, docker_error_text, docker_host, open_client
+from devkit.settings import compose_file
+from devkit.settings.config import Settings
 
 CONTAINER_PORT = 5432
 LOCAL_IMAGE = "devkit-local/postgres:15"
@@ -43,11 +43,21 @@ class DockerPostgresService(Service):
     health_interval_running = 2.0
     start_timeout = 300.0  # includes a first pull of the image
 
-    def __init__(self, settings: Settings, *, project: str | None = None,
-                 pull: str | None = None, client: Any | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        project: str | None = None,
+        pull: str | None = None,
+        client: Any | None = None,
+    ) -> None:
         # explicit argument, else DEVKIT_DOCKER_PULL (tests/CI: never), else pull when missing
-        pull = pull or os.environ.get("DEVKIT_DOCKER_PULL") \
-            or settings.env.get("DEVKIT_DOCKER_PULL") or "missing"
+        pull = (
+            pull
+            or os.environ.get("DEVKIT_DOCKER_PULL")
+            or settings.env.get("DEVKIT_DOCKER_PULL")
+            or "missing"
+        )
         if pull not in PULL_POLICIES:
             raise ValueError(f"pull policy {pull!r}: use one of {PULL_POLICIES}")
         self.settings = settings
@@ -61,7 +71,8 @@ class DockerPostgresService(Service):
             raise DevkitError(
                 f"{settings.compose_file}: service {self.spec.name!r} publishes no host port "
                 f"for {CONTAINER_PORT}",
-                'add ports: ["127.0.0.1:${POSTGRES_PORT:-5432}:5432"]')
+                'add ports: ["127.0.0.1:${POSTGRES_PORT:-5432}:5432"]',
+            )
         self.host_port = mapping.host_port
         self.user = self.spec.environment.get("POSTGRES_USER", "postgres")
         self.dbname = self.spec.environment.get("POSTGRES_DB", self.user)
@@ -102,8 +113,12 @@ class DockerPostgresService(Service):
         return self.container.id if self.container is not None else None
 
     def run_state(self) -> dict[str, object]:
-        return {**super().run_state(), "container_name": self.container_name,
-                "image": self.spec.image, "docker_host": docker_host(self.settings.root)}
+        return {
+            **super().run_state(),
+            "container_name": self.container_name,
+            "image": self.spec.image,
+            "docker_host": docker_host(self.settings.root),
+        }
 
     @property
     def check_port_conflicts(self) -> bool:
@@ -149,18 +164,23 @@ class DockerPostgresService(Service):
             return
         except docker.errors.ImageNotFound:
             pass
-        fix = (f"build a local image: scripts/docker-engine build-image, then set "
-               f"POSTGRES_IMAGE={LOCAL_IMAGE} in .env; or use the local PostgreSQL binaries: "
-               "devkit up --db-backend native")
+        fix = (
+            f"build a local image: scripts/docker-engine build-image, then set "
+            f"POSTGRES_IMAGE={LOCAL_IMAGE} in .env; or use the local PostgreSQL binaries: "
+            "devkit up --db-backend native"
+        )
         if self.pull == "never":
-            raise DevkitError(f"the PostgreSQL image {self.spec.image} is not present locally "
-                              "and pulling is off", fix)
+            raise DevkitError(
+                f"the PostgreSQL image {self.spec.image} is not present locally and pulling is off",
+                fix,
+            )
         self._log(f"pulling image {self.spec.image} ...")
         try:
             self._pull()
         except Exception as exc:  # noqa: BLE001 - offline, unknown image, auth
-            raise DevkitError(f"cannot pull the PostgreSQL image {self.spec.image}: "
-                              f"{docker_error_text(exc)}", fix) from None
+            raise DevkitError(
+                f"cannot pull the PostgreSQL image {self.spec.image}: {docker_error_text(exc)}", fix
+            ) from None
         self._log(f"pulled image {self.spec.image}")
 
     def _pull(self) -> None:
@@ -181,10 +201,16 @@ class DockerPostgresService(Service):
             self._log(" ".join(p for p in (f"{layer}:" if layer else "", status, progress) if p))
 
     def find_container(self) -> Any | None:
-        found = self.client().containers.list(all=True, filters={"label": [
-            f"com.docker.compose.project={self.project}",
-            f"com.docker.compose.service={self.spec.name}",
-            "com.docker.compose.oneoff=False"]})
+        found = self.client().containers.list(
+            all=True,
+            filters={
+                "label": [
+                    f"com.docker.compose.project={self.project}",
+                    f"com.docker.compose.service={self.spec.name}",
+                    "com.docker.compose.oneoff=False",
+                ]
+            },
+        )
         return found[0] if found else None
 
     def differences(self, container: Any) -> list[str]:
@@ -200,14 +226,20 @@ class DockerPostgresService(Service):
                 out.append(f"environment {key}")
         bindings = (host.get("PortBindings") or {}).get(f"{CONTAINER_PORT}/tcp") or []
         wanted = [{"HostIp": "127.0.0.1", "HostPort": str(self.host_port)}]
-        if [{"HostIp": b.get("HostIp", ""), "HostPort": b.get("HostPort", "")}
-                for b in bindings] != wanted:
+        if [
+            {"HostIp": b.get("HostIp", ""), "HostPort": b.get("HostPort", "")} for b in bindings
+        ] != wanted:
             out.append(f"port binding -> 127.0.0.1:{self.host_port}")
-        mounts = {(m.get("Name") or m.get("Source"), m.get("Destination"))
-                  for m in attrs.get("Mounts") or ()}
+        mounts = {
+            (m.get("Name") or m.get("Source"), m.get("Destination"))
+            for m in attrs.get("Mounts") or ()
+        }
         for vol in self.spec.volumes:
-            if vol.named and vol.source and \
-                    (self.volume_name(vol.source), vol.target) not in mounts:
+            if (
+                vol.named
+                and vol.source
+                and (self.volume_name(vol.source), vol.target) not in mounts
+            ):
                 out.append(f"volume {self.volume_name(vol.source)} at {vol.target}")
         return out
 
@@ -221,18 +253,25 @@ class DockerPostgresService(Service):
             mode = "ro" if vol.read_only else "rw"
             if not vol.named:
                 path = os.path.expanduser(vol.source)
-                path = path if os.path.isabs(path) else \
-                    str((self.settings.compose_file.parent / path).resolve())
+                path = (
+                    path
+                    if os.path.isabs(path)
+                    else str((self.settings.compose_file.parent / path).resolve())
+                )
                 binds[path] = {"bind": vol.target, "mode": mode}
                 continue
             name = self.volume_name(vol.source)
             try:
                 self.client().volumes.get(name)
             except docker.errors.NotFound:
-                self.client().volumes.create(name, labels={
-                    "com.docker.compose.project": self.project,
-                    "com.docker.compose.volume": vol.source,
-                    "com.docker.compose.version": COMPOSE_VERSION_LABEL})
+                self.client().volumes.create(
+                    name,
+                    labels={
+                        "com.docker.compose.project": self.project,
+                        "com.docker.compose.volume": vol.source,
+                        "com.docker.compose.version": COMPOSE_VERSION_LABEL,
+                    },
+                )
             binds[name] = {"bind": vol.target, "mode": mode}
         return binds
 
@@ -240,10 +279,13 @@ class DockerPostgresService(Service):
         import docker
 
         kwargs: dict[str, Any] = dict(
-            name=self.container_name, labels=self.labels(), detach=True,
+            name=self.container_name,
+            labels=self.labels(),
+            detach=True,
             environment=dict(self.spec.environment),
             ports={f"{CONTAINER_PORT}/tcp": ("127.0.0.1", self.host_port)},
-            volumes=self.ensure_volumes())
+            volumes=self.ensure_volumes(),
+        )
         if self.spec.healthcheck is not None:
             kwargs["healthcheck"] = self.spec.healthcheck.docker_sdk()
         if self.spec.stop_signal:
@@ -256,8 +298,9 @@ class DockerPostgresService(Service):
             if exc.status_code == 409:
                 raise DevkitError(
                     f"a container named {self.container_name} exists but is not the "
-                    f"{self.project}/{self.spec.name} compose service", f"remove it: docker rm -f "
-                    f"{self.container_name}") from None
+                    f"{self.project}/{self.spec.name} compose service",
+                    f"remove it: docker rm -f {self.container_name}",
+                ) from None
             raise
 
     def ensure_container(self) -> tuple[Any, str]:
@@ -269,8 +312,10 @@ class DockerPostgresService(Service):
             if not diff:
                 how = "adopted running" if container.status == "running" else "re-used"
                 return container, how
-            self._log(f"container {container.name} differs from {self.settings.compose_file.name}"
-                      f" ({'; '.join(diff)}): re-creating it (the volume is kept)")
+            self._log(
+                f"container {container.name} differs from {self.settings.compose_file.name}"
+                f" ({'; '.join(diff)}): re-creating it (the volume is kept)"
+            )
             container.remove(force=True)
         return self.create_container(), "created"
 
@@ -285,14 +330,16 @@ class DockerPostgresService(Service):
         else:
             since = int(time.time()) - 5
         await asyncio.to_thread(container.reload)
-        self._log(f"{how} container {container.name} ({container.short_id}, image "
-                  f"{self.spec.image}, 127.0.0.1:{self.host_port} -> {CONTAINER_PORT})")
+        self._log(
+            f"{how} container {container.name} ({container.short_id}, image "
+            f"{self.spec.image}, 127.0.0.1:{self.host_port} -> {CONTAINER_PORT})"
+        )
         self._exit = self._loop.create_future()
         self._stream_client = self._stream_client or await asyncio.to_thread(
-            _connect, self.settings, 30)
+            _connect, self.settings, 30
+        )
         _daemon(f"postgres-logs-{container.short_id}", self._stream_logs, container.id, since)
-        _daemon(f"postgres-wait-{container.short_id}", self._wait_thread, container.id,
-                self._exit)
+        _daemon(f"postgres-wait-{container.short_id}", self._wait_thread, container.id, self._exit)
 
     def _start_container(self, container: Any) -> None:
         import docker
@@ -302,9 +349,12 @@ class DockerPostgresService(Service):
         except docker.errors.APIError as exc:
             text = str(exc)
             if "already allocated" in text or "address already in use" in text:
-                raise DevkitError(f"port 127.0.0.1:{self.host_port} for PostgreSQL is taken: "
-                                  f"{docker_error_text(exc)}", "stop what holds it, or set POSTGRES_PORT "
-                                  "(and DATABASE_URL) in .env to a free port") from None
+                raise DevkitError(
+                    f"port 127.0.0.1:{self.host_port} for PostgreSQL is taken: "
+                    f"{docker_error_text(exc)}",
+                    "stop what holds it, or set POSTGRES_PORT "
+                    "(and DATABASE_URL) in .env to a free port",
+                ) from None
             raise
 
     def _stream_logs(self, container_id: str, since: int | None) -> None:
@@ -361,14 +411,26 @@ class DockerPostgresService(Service):
         assert self.container is not None
         try:
             result = self.container.exec_run(
-                ["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(CONTAINER_PORT),
-                 "-U", self.user, "-d", self.dbname])
+                [
+                    "pg_isready",
+                    "-q",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(CONTAINER_PORT),
+                    "-U",
+                    self.user,
+                    "-d",
+                    self.dbname,
+                ]
+            )
         except Exception as exc:  # noqa: BLE001
             return Health(False, f"pg_isready via exec failed: {docker_error_text(exc)}")
         what = "healthcheck starting" if status else "no healthcheck"
         if result.exit_code == 0:
-            return Health(True, f"accepting connections (pg_isready; {what}), "
-                                f"127.0.0.1:{self.host_port}")
+            return Health(
+                True, f"accepting connections (pg_isready; {what}), 127.0.0.1:{self.host_port}"
+            )
         return Health(False, f"not accepting connections yet ({what})")
 
     async def wait_exit(self) -> int:
@@ -407,20 +469,27 @@ class DockerPostgresService(Service):
 
 
 def _connect(settings: Settings, timeout: int = 30) -> Any:
-    try:
-        import docker
-    except ImportError:
-        raise DevkitError("the docker SDK for Python is not installed",
-                          "reinstall devkit (pip install -e .) or use --db-backend native") from None
     host = docker_host(settings.root)
     try:
-        client = docker.DockerClient(base_url=host, timeout=timeout) if host \
-            else docker.from_env(timeout=timeout)
+        client = open_client(host, timeout)
+    except ImportError:
+        raise DevkitError(
+            "the docker SDK for Python is not installed",
+            "reinstall devkit (pip install -e .) or use --db-backend native",
+        ) from None
+    except Exception as exc:  # noqa: BLE001
+        raise DevkitError(
+            f"no Docker engine answers at {host or 'the default socket'}: {docker_error_text(exc)}",
+            "start Docker, or use --db-backend native",
+        ) from None
+    try:
         client.ping()
         return client
     except Exception as exc:  # noqa: BLE001
-        raise DevkitError(f"no Docker engine answers at {host or 'the default socket'}: "
-                          f"{docker_error_text(exc)}", "start Docker, or use --db-backend native") from None
+        raise DevkitError(
+            f"no Docker engine answers at {host or 'the default socket'}: {docker_error_text(exc)}",
+            "start Docker, or use --db-backend native",
+        ) from None
 
 
 def _daemon(name: str, target: Callable[..., None], *args: Any) -> None:

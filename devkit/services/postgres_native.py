@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from devkit import pgcluster
-from devkit.config import Settings
+from devkit.core.service import Health, Service, ServiceContext
 from devkit.errors import DevkitError
-from devkit.proc import ChildProcess, kill_group
-from devkit.services.base import Health, Service, ServiceContext
+from devkit.host import pgcluster
+from devkit.host.proc import ChildProcess, kill_group
+from devkit.settings.config import Settings
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,10 @@ class DbParams:
     def url(self, dbname: str | None = None) -> str:
         from urllib.parse import quote
 
-        return (f"postgresql://{quote(self.user, safe='')}:{quote(self.password, safe='')}"
-                f"@127.0.0.1:{self.port}/{quote(dbname or self.dbname, safe='')}")
+        return (
+            f"postgresql://{quote(self.user, safe='')}:{quote(self.password, safe='')}"
+            f"@127.0.0.1:{self.port}/{quote(dbname or self.dbname, safe='')}"
+        )
 
 
 def db_params(settings: Settings) -> DbParams:
@@ -54,8 +56,10 @@ def db_params(settings: Settings) -> DbParams:
         try:
             parts = _conninfo(url)
         except Exception as exc:  # noqa: BLE001 - psycopg.ProgrammingError and friends
-            raise DevkitError(f"DATABASE_URL in .env cannot be parsed: {exc}",
-                              "use postgresql://USER:PASSWORD@127.0.0.1:PORT/DBNAME") from None
+            raise DevkitError(
+                f"DATABASE_URL in .env cannot be parsed: {exc}",
+                "use postgresql://USER:PASSWORD@127.0.0.1:PORT/DBNAME",
+            ) from None
         user = str(parts.get("user") or user)
         password = str(parts.get("password") or password)
         dbname = str(parts.get("dbname") or dbname)
@@ -63,11 +67,15 @@ def db_params(settings: Settings) -> DbParams:
             try:
                 port = int(str(parts["port"]))
             except ValueError:
-                raise DevkitError(f"DATABASE_URL has port {parts['port']!r}, not a number",
-                                  "fix the port in DATABASE_URL in .env") from None
+                raise DevkitError(
+                    f"DATABASE_URL has port {parts['port']!r}, not a number",
+                    "fix the port in DATABASE_URL in .env",
+                ) from None
     if not password:
-        raise DevkitError("no database password: DATABASE_URL and POSTGRES_PASSWORD are empty",
-                          "set POSTGRES_PASSWORD in .env (devkit generates one on first run)")
+        raise DevkitError(
+            "no database password: DATABASE_URL and POSTGRES_PASSWORD are empty",
+            "set POSTGRES_PASSWORD in .env (devkit generates one on first run)",
+        )
     return DbParams(user, password, port, dbname)
 
 
@@ -78,8 +86,12 @@ def _conninfo(url: str) -> dict[str, object]:
 
         return dict(conninfo_to_dict(url))
     parsed = urlsplit(url)
-    return {"user": unquote(parsed.username or ""), "password": unquote(parsed.password or ""),
-            "dbname": unquote(parsed.path.lstrip("/")), "port": parsed.port}
+    return {
+        "user": unquote(parsed.username or ""),
+        "password": unquote(parsed.password or ""),
+        "dbname": unquote(parsed.path.lstrip("/")),
+        "port": parsed.port,
+    }
 
 
 def _postmaster_pid(datadir: Path) -> int | None:
@@ -91,7 +103,7 @@ def _postmaster_pid(datadir: Path) -> int | None:
 
 
 def _pidfile_status(datadir: Path, pid: int | None) -> str | None:
-    """"starting" / "ready" / "stopping" from postmaster.pid; None when it cannot be read."""
+    """ "starting" / "ready" / "stopping" from postmaster.pid; None when it cannot be read."""
     try:
         lines = (datadir / "postmaster.pid").read_text().splitlines()
     except FileNotFoundError:
@@ -185,9 +197,11 @@ class NativePostgresService(Service):
             pgcluster.make_reachable(self.datadir.parent, self.run_as)
             return False
         if self.datadir.exists() and any(self.datadir.iterdir()):
-            raise DevkitError(f"{self.datadir} exists but is not a PostgreSQL cluster",
-                              f"move it away or delete it (rm -rf {self.datadir}); devkit "
-                              "creates a fresh cluster there")
+            raise DevkitError(
+                f"{self.datadir} exists but is not a PostgreSQL cluster",
+                f"move it away or delete it (rm -rf {self.datadir}); devkit "
+                "creates a fresh cluster there",
+            )
         staging = self.datadir.with_name(self.datadir.name + ".initdb")
         shutil.rmtree(staging, ignore_errors=True)
         self.datadir.parent.mkdir(parents=True, exist_ok=True)
@@ -210,13 +224,29 @@ class NativePostgresService(Service):
             return
         quoted = '"' + name.replace('"', '""') + '"'
         result = subprocess.run(
-            [str(bindir / "postgres"), "--single", "-F", "-D", str(datadir),
-             "-c", "unix_socket_directories=", "-c", "logging_collector=off", "postgres"],
-            input=f"CREATE DATABASE {quoted}\n", capture_output=True, text=True, timeout=120,
-            **self.run_as.popen_kwargs())
+            [
+                str(bindir / "postgres"),
+                "--single",
+                "-F",
+                "-D",
+                str(datadir),
+                "-c",
+                "unix_socket_directories=",
+                "-c",
+                "logging_collector=off",
+                "postgres",
+            ],
+            input=f"CREATE DATABASE {quoted}\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+            **self.run_as.popen_kwargs(),
+        )
         if result.returncode != 0:
-            raise DevkitError(f"creating database {name} failed: {result.stderr.strip()[-400:]}",
-                              f"check the database name in DATABASE_URL and {datadir.parent}")
+            raise DevkitError(
+                f"creating database {name} failed: {result.stderr.strip()[-400:]}",
+                f"check the database name in DATABASE_URL and {datadir.parent}",
+            )
         self._log(f"created database {name}")
 
     def _clear_stale_pidfile(self, timeout: float) -> None:
@@ -229,8 +259,10 @@ class NativePostgresService(Service):
             # when that other process runs as its user, so the stale file goes.
             (self.datadir / "postmaster.pid").unlink(missing_ok=True)
             return
-        self._log(f"a PostgreSQL server from an earlier run (pid {pid}) still uses this "
-                  "cluster; stopping it")
+        self._log(
+            f"a PostgreSQL server from an earlier run (pid {pid}) still uses this "
+            "cluster; stopping it"
+        )
         try:
             os.kill(pid, signal.SIGINT)
         except ProcessLookupError:
@@ -254,17 +286,23 @@ class NativePostgresService(Service):
         await asyncio.to_thread(self.ensure_cluster)
         await asyncio.to_thread(self._clear_stale_pidfile, self.settings.shutdown_timeout)
         assert self.bindir is not None
-        argv = pgcluster.postgres_command(self.bindir, self.datadir, self.params.port,
-                                          self.datadir) + ["-c", "unix_socket_directories="]
+        argv = pgcluster.postgres_command(
+            self.bindir, self.datadir, self.params.port, self.datadir
+        ) + ["-c", "unix_socket_directories="]
         env = {k: v for k, v in (ctx.env or os.environ).items() if not k.startswith("PG")}
         env.setdefault("LC_ALL", "C")
-        self.child = ChildProcess(argv, env=env, on_line=lambda text, _s: ctx.log(text, _stream(text)),
-                                  popen_kwargs=self.run_as.popen_kwargs())
+        self.child = ChildProcess(
+            argv,
+            env=env,
+            on_line=lambda text, _s: ctx.log(text, _stream(text)),
+            popen_kwargs=self.run_as.popen_kwargs(),
+        )
         try:
             await self.child.start()
         except (FileNotFoundError, PermissionError) as exc:
-            raise DevkitError(f"cannot run {argv[0]}: {exc.strerror}",
-                              pgcluster.INSTALL_HINT) from None
+            raise DevkitError(
+                f"cannot run {argv[0]}: {exc.strerror}", pgcluster.INSTALL_HINT
+            ) from None
 
     async def health(self) -> Health:
         if self.child is None or self.child.returncode is not None:
@@ -279,13 +317,16 @@ class NativePostgresService(Service):
 
         try:
             conn = await psycopg.AsyncConnection.connect(
-                self.params.url("postgres"), connect_timeout=2, autocommit=True)
+                self.params.url("postgres"), connect_timeout=2, autocommit=True
+            )
         except psycopg.OperationalError as exc:
             text = _short(exc)
             if "password authentication failed" in text or "does not exist" in text:
-                text += (f" (the cluster in {self.datadir} was created with other credentials: "
-                         "put those in .env, or delete that folder to start over - its data "
-                         "is lost)")
+                text += (
+                    f" (the cluster in {self.datadir} was created with other credentials: "
+                    "put those in .env, or delete that folder to start over - its data "
+                    "is lost)"
+                )
             return Health(False, text)
         try:
             if not self._db_ready:
@@ -303,10 +344,12 @@ class NativePostgresService(Service):
         from psycopg import sql
 
         cur = await conn.execute(  # type: ignore[attr-defined]
-            "SELECT 1 FROM pg_database WHERE datname = %s", (self.params.dbname,))
+            "SELECT 1 FROM pg_database WHERE datname = %s", (self.params.dbname,)
+        )
         if await cur.fetchone() is None:
             await conn.execute(  # type: ignore[attr-defined]
-                sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.params.dbname)))
+                sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.params.dbname))
+            )
             self._log(f"created database {self.params.dbname}")
 
     async def wait_exit(self) -> int:

@@ -12,10 +12,10 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from devkit.config import ProcessSettings, Settings
-from devkit.probes import LogProbe, Probe, probe_from_settings
-from devkit.proc import ChildProcess
-from devkit.services.base import Health, Service, ServiceContext
+from devkit.core.service import Health, Service, ServiceContext
+from devkit.host.probes import LogProbe, Probe, probe_from_settings
+from devkit.host.proc import ChildProcess
+from devkit.settings.config import ProcessSettings, Settings
 
 MIN_UPTIME = 0.2  # without a probe: healthy once it has stayed up this long (no instant crash)
 _SHELL_CHARS = set("|&;<>()$`\\\"'*?[]#~=%{}\n")
@@ -36,11 +36,20 @@ class CommandService(Service):
 
     backend = "process"
 
-    def __init__(self, name: str, argv: Sequence[str], *, cwd: Path | None = None,
-                 env: Mapping[str, str] | None = None, depends_on: Sequence[str] = (),
-                 restart_policy: str = "on-failure", required: bool = False,
-                 probe: Probe | None = None, ports: Sequence[int] = (),
-                 health_interval: float | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        depends_on: Sequence[str] = (),
+        restart_policy: str = "on-failure",
+        required: bool = False,
+        probe: Probe | None = None,
+        ports: Sequence[int] = (),
+        health_interval: float | None = None,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.cwd = cwd
@@ -77,16 +86,17 @@ class CommandService(Service):
                 probe.feed(text)
             ctx.log(text, stream)
 
-        self.child = ChildProcess(self.argv, cwd=self.cwd, env=self.child_env(ctx),
-                                  on_line=on_line)
+        self.child = ChildProcess(self.argv, cwd=self.cwd, env=self.child_env(ctx), on_line=on_line)
         try:
             await self.child.start()
             self._started = time.monotonic()
         except FileNotFoundError as exc:
             from devkit.errors import DevkitError
 
-            raise DevkitError(f"{self.name}: cannot run {self.argv[0]!r}: {exc.strerror}",
-                              f"install {self.argv[0]} or fix the {self.name} command") from None
+            raise DevkitError(
+                f"{self.name}: cannot run {self.argv[0]!r}: {exc.strerror}",
+                f"install {self.argv[0]} or fix the {self.name} command",
+            ) from None
 
     async def health(self) -> Health:
         if self.child is None or self.child.returncode is not None:
@@ -115,10 +125,17 @@ class ProcessService(CommandService):
         probe = None
         if spec.readiness is not None:
             probe = probe_from_settings(spec.readiness, str(cwd), None)
-        super().__init__(spec.name, command_argv(spec.command), cwd=cwd, env=spec.env,
-                         depends_on=spec.depends_on, restart_policy=spec.restart,
-                         required=spec.required, probe=probe,
-                         health_interval=spec.readiness.interval if spec.readiness else None)
+        super().__init__(
+            spec.name,
+            command_argv(spec.command),
+            cwd=cwd,
+            env=spec.env,
+            depends_on=spec.depends_on,
+            restart_policy=spec.restart,
+            required=spec.required,
+            probe=probe,
+            health_interval=spec.readiness.interval if spec.readiness else None,
+        )
         self.command = spec.command
         self.log_probe = isinstance(probe, LogProbe)
 

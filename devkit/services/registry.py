@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from devkit.config import Settings
+from devkit.core.service import Service
 from devkit.errors import ConfigError
-from devkit.services.base import Service
+from devkit.settings.config import Settings
 
 BUILTIN = ("postgres", "api", "metro")
 
@@ -26,9 +26,11 @@ def enabled_builtins(settings: Settings) -> tuple[str, ...]:
     chosen = tuple(getattr(settings, "components", BUILTIN))
     for name in chosen:
         if name not in BUILTIN:
-            raise ConfigError(f"components lists {name!r}, which is not a built-in component",
-                              f"use some of {', '.join(BUILTIN)}; declare others under "
-                              "[tool.devkit.processes.NAME]")
+            raise ConfigError(
+                f"components lists {name!r}, which is not a built-in component",
+                f"use some of {', '.join(BUILTIN)}; declare others under "
+                "[tool.devkit.processes.NAME]",
+            )
     return chosen
 
 
@@ -58,13 +60,17 @@ def build_services(settings: Settings, db_backend: str | None = None) -> Plan:
         taken = {s.name for s in plan.services}
         for spec in settings.processes:
             if spec.name in taken or spec.name in BUILTIN:
-                raise ConfigError(f"[tool.devkit.processes.{spec.name}] uses the name of a "
-                                  "built-in component", "give the process another name")
+                raise ConfigError(
+                    f"[tool.devkit.processes.{spec.name}] uses the name of a built-in component",
+                    "give the process another name",
+                )
             plan.services.append(ProcessService(settings, spec))
     known = {s.name for s in plan.services}
     for svc in plan.services:
         for dep in svc.depends_on:
             if dep not in known and dep not in BUILTIN:
-                raise ConfigError(f"{svc.name} depends on {dep!r}, which is not a component",
-                                  f"known components: {', '.join(sorted(known))}")
+                raise ConfigError(
+                    f"{svc.name} depends on {dep!r}, which is not a component",
+                    f"known components: {', '.join(sorted(known))}",
+                )
     return plan

@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
+from devkit.core.service import ServiceContext
 from devkit.errors import DevkitError
-from devkit.proc import ChildProcess, kill_group
-from devkit.services.base import ServiceContext
+from devkit.host.proc import ChildProcess, kill_group
 
 READY_TIMEOUT = 30.0
 
@@ -24,8 +24,9 @@ READY_TIMEOUT = 30.0
 class WarmParent:
     """devkit's side of one devkit.warmfork process: spawn, commands, events."""
 
-    def __init__(self, root: Path, module: str, port: int, env: dict[str, str],
-                 ctx: ServiceContext) -> None:
+    def __init__(
+        self, root: Path, module: str, port: int, env: dict[str, str], ctx: ServiceContext
+    ) -> None:
         self.root, self.module, self.port, self.env, self.ctx = root, module, port, env, ctx
         self.proc: ChildProcess | None = None
         self.exited: asyncio.Task[int] | None = None
@@ -52,11 +53,26 @@ class WarmParent:
     async def spawn(self) -> None:
         loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair()
-        argv = [sys.executable, "-m", "devkit.warmfork", "--module", self.module,
-                "--host", "0.0.0.0", "--port", str(self.port),
-                "--control-fd", str(theirs.fileno())]
-        self.proc = ChildProcess(argv, cwd=self.root, env=self.env, on_line=self.ctx.log,
-                                 popen_kwargs={"pass_fds": (theirs.fileno(),)})
+        argv = [
+            sys.executable,
+            "-m",
+            "devkit.warmfork",
+            "--module",
+            self.module,
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(self.port),
+            "--control-fd",
+            str(theirs.fileno()),
+        ]
+        self.proc = ChildProcess(
+            argv,
+            cwd=self.root,
+            env=self.env,
+            on_line=self.ctx.log,
+            popen_kwargs={"pass_fds": (theirs.fileno(),)},
+        )
         self.ready = loop.create_future()
         try:
             await self.proc.start()
@@ -65,8 +81,9 @@ class WarmParent:
         self.exited = asyncio.ensure_future(self.proc.wait())
         reader, self.writer = await asyncio.open_unix_connection(sock=ours, limit=4 << 20)
         self.reader_task = asyncio.ensure_future(self._read(reader))
-        await asyncio.wait({self.ready, self.exited}, timeout=READY_TIMEOUT,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            {self.ready, self.exited}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
         if self.ready.done():
             try:
                 info = self.ready.result()  # raises the "fatal" error
@@ -78,10 +95,14 @@ class WarmParent:
         code = self.exited.result() if self.exited.done() else None
         await self.quit(1.0)
         if code is None:
-            raise DevkitError(f"the API's warm parent did not get ready in {READY_TIMEOUT:g}s",
-                              "look at the api log; set api_reload = \"spawn\" to bypass it")
-        raise DevkitError(f"the API's warm parent exited with code {code} before it was ready",
-                          "see the api log above; set api_reload = \"spawn\" to bypass it")
+            raise DevkitError(
+                f"the API's warm parent did not get ready in {READY_TIMEOUT:g}s",
+                'look at the api log; set api_reload = "spawn" to bypass it',
+            )
+        raise DevkitError(
+            f"the API's warm parent exited with code {code} before it was ready",
+            'see the api log above; set api_reload = "spawn" to bypass it',
+        )
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         while True:
@@ -107,8 +128,11 @@ class WarmParent:
         elif kind == "child":
             self.child_pid = int(event["pid"])  # type: ignore[call-overload]
         elif kind == "exit":
-            if event.get("pid") == self.child_pid and self.child_done is not None \
-                    and not self.child_done.done():
+            if (
+                event.get("pid") == self.child_pid
+                and self.child_done is not None
+                and not self.child_done.done()
+            ):
                 self.child_exited_at = time.monotonic()
                 self.child_done.set_result(int(event["code"]))  # type: ignore[call-overload]
         elif kind == "ready" and self.ready is not None and not self.ready.done():
@@ -117,10 +141,9 @@ class WarmParent:
             text = str(event.get("text", "the warm parent failed"))
             self.ctx.log(text, "stderr")
             if event.get("errno") == errno.EADDRINUSE:
-                from devkit.ports import conflict_error, find_holder
+                from devkit.host.ports import conflict_error, find_holder
 
-                self.ready.set_exception(conflict_error("api", self.port,
-                                                        find_holder(self.port)))
+                self.ready.set_exception(conflict_error("api", self.port, find_holder(self.port)))
             else:
                 self.ready.set_exception(DevkitError(text, "see the api log"))
 

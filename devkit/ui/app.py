@@ -23,7 +23,7 @@ from textual.containers import Horizontal
 from textual.events import Resize
 from textual.widgets import DataTable, Footer, Static
 
-from devkit.events import (
+from devkit.core.events import (
     AllHealthy,
     ComponentStatus,
     Controller,
@@ -72,10 +72,18 @@ class DashboardApp(App[int]):
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
     ]
 
-    def __init__(self, controller: Controller, *, api_port: int = 5000, metro_port: int = 8081,
-                 state_dir: Path | str = ".devkit", lan_host: str = "127.0.0.1",
-                 clock: Callable[[], float] = time.time, max_lines: int = 10_000,
-                 flush_interval: float = FLUSH_INTERVAL) -> None:
+    def __init__(
+        self,
+        controller: Controller,
+        *,
+        api_port: int = 5000,
+        metro_port: int = 8081,
+        state_dir: Path | str = ".devkit",
+        lan_host: str = "127.0.0.1",
+        clock: Callable[[], float] = time.time,
+        max_lines: int = 10_000,
+        flush_interval: float = FLUSH_INTERVAL,
+    ) -> None:
         super().__init__()
         self.controller = controller
         self.api_port, self.metro_port = api_port, metro_port
@@ -176,18 +184,24 @@ class DashboardApp(App[int]):
             self._handle(event)
         if batch.dropped:
             self.dropped += batch.dropped
-            lines.append(self._devkit_line(
-                f"{batch.dropped} lines skipped: output came faster than the screen and they "
-                f"were older than the last {self.max_lines} kept here"))
+            lines.append(
+                self._devkit_line(
+                    f"{batch.dropped} lines skipped: output came faster than the screen and they "
+                    f"were older than the last {self.max_lines} kept here"
+                )
+            )
         self.log_view.add(lines)
 
     def _handle(self, event: Event) -> None:
         if isinstance(event, StateChanged):
             self._state_changed(event)
         elif isinstance(event, Notice):
-            self.notify(event.text, title=event.component,
-                        severity=SEVERITY.get(event.level, "information"),  # type: ignore[arg-type]
-                        markup=False)
+            self.notify(
+                event.text,
+                title=event.component,
+                severity=SEVERITY.get(event.level, "information"),  # type: ignore[arg-type]
+                markup=False,
+            )
             prefix = {"warning": "warning: ", "error": "error: "}.get(event.level, "")
             self._say(prefix + event.text)
         elif isinstance(event, TargetsChanged):
@@ -230,8 +244,13 @@ class DashboardApp(App[int]):
         if now - self._crash_toasts.get(status.name, -CRASH_TOAST_EVERY) < CRASH_TOAST_EVERY:
             return
         self._crash_toasts[status.name] = now
-        self.notify(status.detail or "exited unexpectedly", title=f"{status.name} crashed",
-                    severity="error", timeout=8, markup=False)
+        self.notify(
+            status.detail or "exited unexpectedly",
+            title=f"{status.name} crashed",
+            severity="error",
+            timeout=8,
+            markup=False,
+        )
 
     def _devkit_line(self, text: str) -> LogLine:
         return LogLine(DEVKIT, text, "devkit", self.clock())
@@ -276,12 +295,19 @@ class DashboardApp(App[int]):
             follow = ("follow off", "dim")
         else:
             follow = ("paused", "yellow") if log.paused else ("follow", "")
-        parts: list[tuple[str, str]] = [health, (f"LAN {self.lan_host}", ""),
-                                        (f"logs: {view}", ""), follow]
+        parts: list[tuple[str, str]] = [
+            health,
+            (f"LAN {self.lan_host}", ""),
+            (f"logs: {view}", ""),
+            follow,
+        ]
         line_filter = log.line_filter
         if line_filter.active:
-            parts.append((line_filter.error, "red") if line_filter.error
-                         else (f"filter: {line_filter.text}", ""))
+            parts.append(
+                (line_filter.error, "red")
+                if line_filter.error
+                else (f"filter: {line_filter.text}", "")
+            )
         line = Text.assemble(("devkit ", "b"))
         for i, part in enumerate(parts):
             if i:
@@ -340,8 +366,7 @@ class DashboardApp(App[int]):
             return
         status = self.table.statuses[name]
         if status.state == State.DISABLED:
-            self.notify(f"{name} is disabled: {status.detail}", severity="warning",
-                        markup=False)
+            self.notify(f"{name} is disabled: {status.detail}", severity="warning", markup=False)
         elif status.state in (State.STOPPED, State.CRASHED):
             self._say(f"start {name} requested")
             self.controller.request_start(name)
@@ -381,12 +406,15 @@ class DashboardApp(App[int]):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         except OSError as exc:
-            self.notify(f"could not write {path}: {exc.strerror or exc}. Check that "
-                        f"{path.parent} is writable.", title="export failed", severity="error",
-                        markup=False)
+            self.notify(
+                f"could not write {path}: {exc.strerror or exc}. Check that "
+                f"{path.parent} is writable.",
+                title="export failed",
+                severity="error",
+                markup=False,
+            )
             return
-        self.notify(f"{len(lines)} lines written to {path}", title="logs exported",
-                    markup=False)
+        self.notify(f"{len(lines)} lines written to {path}", title="logs exported", markup=False)
 
     def action_toggle_devices(self) -> None:
         self.devices.toggle()

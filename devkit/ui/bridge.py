@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from devkit.events import Event, LogLine
+from devkit.core.events import Event, LogLine
 
 
 @dataclass

@@ -11,22 +11,38 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.widgets import DataTable
 
-from devkit.events import ComponentStatus, State
+from devkit.core.events import ComponentStatus, State
 from devkit.ui.format import STATE_STYLES, Palette, shorten, uptime, where
 
 WIDE = 110
-WIDE_COLUMNS = (("name", "component"), ("backend", "backend"), ("state", "state"),
-                ("detail", "health"), ("uptime", "uptime"), ("restarts", "↻"),
-                ("where", "ports / URL"))
-COMPACT_COLUMNS = (("name", "component"), ("state", "state"), ("uptime", "uptime"),
-                   ("restarts", "↻"), ("where", "ports / URL"))
+WIDE_COLUMNS = (
+    ("name", "component"),
+    ("backend", "backend"),
+    ("state", "state"),
+    ("detail", "health"),
+    ("uptime", "uptime"),
+    ("restarts", "↻"),
+    ("where", "ports / URL"),
+)
+COMPACT_COLUMNS = (
+    ("name", "component"),
+    ("state", "state"),
+    ("uptime", "uptime"),
+    ("restarts", "↻"),
+    ("where", "ports / URL"),
+)
 
 
 class ComponentsTable(DataTable):
     """Rows keyed by component name."""
 
-    def __init__(self, palette: Palette, statuses: list[ComponentStatus],
-                 clock: Callable[[], float], **kwargs: object) -> None:
+    def __init__(
+        self,
+        palette: Palette,
+        statuses: list[ComponentStatus],
+        clock: Callable[[], float],
+        **kwargs: object,
+    ) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, show_cursor=True, **kwargs)
         self.palette = palette
         self.statuses: dict[str, ComponentStatus] = {s.name: s for s in statuses}
@@ -96,8 +112,10 @@ class ComponentsTable(DataTable):
             texts["detail"] = Text(shorten(detail, 28))
         else:
             if detail:
-                state.append(f" {shorten(detail, 18)}", style="dim" if status.state
-                             not in (State.CRASHED, State.UNHEALTHY) else style)
+                state.append(
+                    f" {shorten(detail, 18)}",
+                    style="dim" if status.state not in (State.CRASHED, State.UNHEALTHY) else style,
+                )
             texts["state"] = state
         texts["uptime"] = Text(uptime(status, self.clock()))
         texts["restarts"] = Text(str(status.restarts))

@@ -1,7 +1,7 @@
 """The devices panel: the Expo Go QR code, or the URL each kind of device must use.
 
 `d` toggles between the two. The QR code is drawn light-on-black whatever the theme, so phone
-cameras always see dark modules on a light quiet zone (see devkit.qr).
+cameras always see dark modules on a light quiet zone (see devkit.reach.qr).
 """
 
 from __future__ import annotations
@@ -11,13 +11,17 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from devkit.qr import MIN_QUIET_ZONE, render_qr_text
-from devkit.targets import api_url, device_targets, expo_url
+from devkit.reach.qr import MIN_QUIET_ZONE, render_qr_text
+from devkit.reach.targets import api_url, device_targets, expo_url
 
 QR_STYLE = "#ffffff on #000000"
-SHORT_LABELS = {"ios-simulator": "iOS simulator", "android-emulator": "Android emulator",
-                "genymotion": "Genymotion", "phone": "Phone (Wi-Fi)",
-                "adb-reverse": "adb reverse (USB)"}
+SHORT_LABELS = {
+    "ios-simulator": "iOS simulator",
+    "android-emulator": "Android emulator",
+    "genymotion": "Genymotion",
+    "phone": "Phone (Wi-Fi)",
+    "adb-reverse": "adb reverse (USB)",
+}
 
 
 class DevicesPanel(Static):
@@ -35,11 +39,21 @@ class DevicesPanel(Static):
     def on_mount(self) -> None:
         self.redraw()
 
-    def configure(self, *, lan_host: str | None = None, wide: bool | None = None,
-                  metro_enabled: bool | None = None, api_enabled: bool | None = None) -> None:
+    def configure(
+        self,
+        *,
+        lan_host: str | None = None,
+        wide: bool | None = None,
+        metro_enabled: bool | None = None,
+        api_enabled: bool | None = None,
+    ) -> None:
         changed = False
-        for name, value in (("lan_host", lan_host), ("wide", wide),
-                            ("metro_enabled", metro_enabled), ("api_enabled", api_enabled)):
+        for name, value in (
+            ("lan_host", lan_host),
+            ("wide", wide),
+            ("metro_enabled", metro_enabled),
+            ("api_enabled", api_enabled),
+        ):
             if value is not None and getattr(self, name) != value:
                 setattr(self, name, value)
                 changed = True
@@ -69,8 +83,9 @@ class DevicesPanel(Static):
         code = Text(render_qr_text(url, quiet_zone=quiet), style=QR_STYLE, no_wrap=True)
         parts: list[RenderableType] = [code, Text(url, style="bold", no_wrap=True)]
         if self.api_enabled:
-            parts.append(Text(f"API {api_url(self.lan_host, self.api_port)}", style="dim",
-                              no_wrap=True))
+            parts.append(
+                Text(f"API {api_url(self.lan_host, self.api_port)}", style="dim", no_wrap=True)
+            )
         if self.wide:
             parts.append(Text("d: every device's URLs", style="dim italic"))
         return Group(*parts)
@@ -78,8 +93,13 @@ class DevicesPanel(Static):
     def _table(self) -> RenderableType:
         targets = device_targets(self.lan_host, self.api_port, self.metro_port)
         if self.wide:
-            table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), show_header=True,
-                          header_style="bold")
+            table = Table(
+                box=None,
+                pad_edge=False,
+                padding=(0, 2, 0, 0),
+                show_header=True,
+                header_style="bold",
+            )
             table.add_column("device")
             if self.metro_enabled:
                 table.add_column("Expo Go")

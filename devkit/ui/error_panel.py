@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.content import Content
 from textual.widgets import Static
 
-from devkit.events import ComponentStatus
+from devkit.core.events import ComponentStatus
 
 MAX_LINES = 8
 
@@ -16,8 +16,9 @@ class ErrorPanel(Static):
         if status is None:
             self.display = False
             return
-        self.border_title = Content(f"{status.name} crashed" + (f": {status.detail}"
-                                                                 if status.detail else ""))
+        self.border_title = Content(
+            f"{status.name} crashed" + (f": {status.detail}" if status.detail else "")
+        )
         lines = status.last_error[-MAX_LINES:] or ("(no output)",)
         self.update(Text("\n".join(lines), no_wrap=True, overflow="ellipsis"))
         self.display = True

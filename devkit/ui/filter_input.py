@@ -12,8 +12,7 @@ class FilterInput(Input):
     BINDINGS = [Binding("escape", "cancel", "close filter", show=False)]
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(placeholder="filter: text or /regex/  (Enter keeps, Esc clears)",
-                         **kwargs)
+        super().__init__(placeholder="filter: text or /regex/  (Enter keeps, Esc clears)", **kwargs)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()

@@ -10,12 +10,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from devkit.events import ComponentStatus, LogLine, State
+from devkit.core.events import ComponentStatus, LogLine, State
 
 DEVKIT = "devkit"
 # Same order as the headless renderer's ANSI colours (plain.COLOURS).
-COMPONENT_COLOURS = ("cyan", "yellow", "green", "magenta", "blue", "bright_cyan",
-                     "bright_yellow", "bright_green", "bright_magenta", "bright_blue")
+COMPONENT_COLOURS = (
+    "cyan",
+    "yellow",
+    "green",
+    "magenta",
+    "blue",
+    "bright_cyan",
+    "bright_yellow",
+    "bright_green",
+    "bright_magenta",
+    "bright_blue",
+)
 STATE_STYLES = {
     State.HEALTHY: "bold green",
     State.CRASHED: "bold red",

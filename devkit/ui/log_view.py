@@ -15,7 +15,7 @@ from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.widgets import Log
 
-from devkit.events import LogLine
+from devkit.core.events import LogLine
 from devkit.ui.format import LineFilter, Palette, format_line
 
 PREFIX_START = 9  # after "HH:MM:SS "
@@ -38,8 +38,9 @@ class PrefixHighlighter(Highlighter):
 
 
 class LogView(Log):
-    def __init__(self, palette: Palette, names: list[str], max_lines: int = 10_000,
-                 **kwargs: object) -> None:
+    def __init__(
+        self, palette: Palette, names: list[str], max_lines: int = 10_000, **kwargs: object
+    ) -> None:
         super().__init__(highlight=True, max_lines=max_lines, auto_scroll=True, **kwargs)
         self.width_names = max([len("devkit"), *(len(n) for n in names)])
         self.highlighter = PrefixHighlighter(palette, self.width_names)
@@ -65,8 +66,9 @@ class LogView(Log):
 
     def rebuild(self) -> None:
         self.clear()
-        shown = [format_line(line, self.width_names) for line in self.all_lines
-                 if self.visible(line)]
+        shown = [
+            format_line(line, self.width_names) for line in self.all_lines if self.visible(line)
+        ]
         if shown:
             self.write_lines(shown, scroll_end=self.auto_scroll)
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from devkit.events import (
+from devkit.core.events import (
     AllHealthy,
     Event,
     LogLine,
@@ -26,8 +26,13 @@ from devkit.events import (
 )
 
 COLOURS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
-STATE_COLOURS = {State.HEALTHY: "32", State.CRASHED: "31", State.UNHEALTHY: "33",
-                 State.RESTARTING: "33", State.STARTING: "36"}
+STATE_COLOURS = {
+    State.HEALTHY: "32",
+    State.CRASHED: "31",
+    State.UNHEALTHY: "33",
+    State.RESTARTING: "33",
+    State.STARTING: "36",
+}
 DEVKIT = "devkit"
 
 
@@ -42,9 +47,17 @@ def use_colour(stream: TextIO) -> bool:
 class PlainPrinter:
     """Subscribe with `supervisor.subscribe(printer)`."""
 
-    def __init__(self, stream: TextIO | None = None, colour: bool | None = None,
-                 names: list[str] | None = None, api_port: int = 5000, metro_port: int = 8081,
-                 metro_enabled: bool = True, api_enabled: bool = True, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        colour: bool | None = None,
+        names: list[str] | None = None,
+        api_port: int = 5000,
+        metro_port: int = 8081,
+        metro_enabled: bool = True,
+        api_enabled: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.stream = stream or sys.stdout
         self.colour = use_colour(self.stream) if colour is None else colour
         self.width = max([len(DEVKIT), *(len(n) for n in names or [])])
@@ -73,8 +86,9 @@ class PlainPrinter:
         elif isinstance(event, ShutdownProgress):
             pass  # StateChanged already says stopping/stopped
         elif isinstance(event, Stopped):
-            self.line(DEVKIT, "stopped" + (f" (exit code {event.exit_code})"
-                                           if event.exit_code else ""))
+            self.line(
+                DEVKIT, "stopped" + (f" (exit code {event.exit_code})" if event.exit_code else "")
+            )
 
     def _state(self, event: StateChanged) -> None:
         status = event.status
@@ -91,7 +105,7 @@ class PlainPrinter:
                 self.line(status.name, error_line, True)
 
     def summary(self) -> None:
-        from devkit.targets import device_targets
+        from devkit.reach.targets import device_targets
 
         self.summaries += 1
         lines = ["all components healthy"]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from devkit import pgcluster
-from devkit.runstate import read_state
+from devkit.core.runstate import read_state
+from devkit.host import pgcluster
 from tests.support.devkit_proc import (
     Output,
     alive,
@@ -23,12 +23,13 @@ from tests.support.devkit_proc import (
 from tests.support.stack import StackProject, make_stack_project
 from tests.support.wait import wait_for
 
-pytestmark = pytest.mark.skipif(pgcluster.find_bindir() is None,
-                                reason="no PostgreSQL binaries: " + pgcluster.INSTALL_HINT)
+pytestmark = pytest.mark.skipif(
+    pgcluster.find_bindir() is None, reason="no PostgreSQL binaries: " + pgcluster.INSTALL_HINT
+)
 
 # Appended to the copy's server/__init__.py: GET /e2e answers server/e2e_marker.py's VALUE, so a
 # test can change served code by editing one small module.
-MARKER_ROUTE = '''
+MARKER_ROUTE = """
 
 _devkit_e2e_create_app = create_app
 
@@ -39,7 +40,7 @@ def create_app(*args, **kwargs):  # noqa: F811 - test hook
 
     app.add_url_rule("/e2e", "e2e", lambda: {"value": e2e_marker.VALUE})
     return app
-'''
+"""
 
 
 def write_marker(stack: StackProject, source: str) -> None:
@@ -95,7 +96,8 @@ def register(stack: StackProject, username: str = "ada") -> str:
 
 
 def test_up_serves_the_api_and_reloads_edits_and_recovers_from_a_syntax_error(
-        stack: StackProject) -> None:
+    stack: StackProject,
+) -> None:
     out, tree = up(stack)
     try:
         status = stack.get("/status")
@@ -123,7 +125,8 @@ def test_up_serves_the_api_and_reloads_edits_and_recovers_from_a_syntax_error(
 
 
 def test_kill_9_of_postgres_and_of_the_api_are_restarted_and_data_is_kept(
-        stack: StackProject) -> None:
+    stack: StackProject,
+) -> None:
     out, tree = up(stack)
     try:
         token = register(stack, "grace")
@@ -133,10 +136,16 @@ def test_kill_9_of_postgres_and_of_the_api_are_restarted_and_data_is_kept(
 
         postgres = component_pid(stack, "postgres")
         os.kill(postgres, signal.SIGKILL)
-        wait_for(lambda: component_pid(stack, "postgres") != postgres, 30,
-                 what="postgres restarted with a new pid")
-        wait_for(lambda: stack.get("/status").status_code == 200, 30,
-                 what="the API sees the database again")
+        wait_for(
+            lambda: component_pid(stack, "postgres") != postgres,
+            30,
+            what="postgres restarted with a new pid",
+        )
+        wait_for(
+            lambda: stack.get("/status").status_code == 200,
+            30,
+            what="the API sees the database again",
+        )
         notes = stack.get("/api/notes", headers=auth)
         assert [n["title"] for n in notes.json()["items"]] == ["kept"]
 

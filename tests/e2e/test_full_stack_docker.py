@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from devkit.dbtools.container import docker_client
-from devkit.runstate import read_state
+from devkit.core.runstate import read_state
+from devkit.host.docker import docker_client
 from devkit.services.postgres_docker import LOCAL_IMAGE
 from tests.support.devkit_proc import Output, alive, devkit, kill_everything_recorded, process_tree
 from tests.support.stack import REPO, StackProject, make_stack_project
@@ -46,8 +46,10 @@ def stack(tmp_path: Path, engine: Any) -> Iterator[StackProject]:
     root = tmp_path / "aios"
     stack = make_stack_project(root, metro=False, extra={"db_backend": "docker"})
     with open(root / ".env", "a") as env:
-        env.write(f"COMPOSE_PROJECT_NAME={project}\nPOSTGRES_IMAGE={LOCAL_IMAGE}\n"
-                  "DEVKIT_DOCKER_PULL=never\n")
+        env.write(
+            f"COMPOSE_PROJECT_NAME={project}\nPOSTGRES_IMAGE={LOCAL_IMAGE}\n"
+            "DEVKIT_DOCKER_PULL=never\n"
+        )
     (root / "compose").mkdir()
     shutil.copy(REPO / "compose" / "docker-compose.yml", root / "compose")
     try:
@@ -67,7 +69,8 @@ def container_id(stack: StackProject) -> str:
 
 
 def test_docker_backend_serves_the_api_survives_a_killed_container_and_stops_it(
-        stack: StackProject, engine: Any) -> None:
+    stack: StackProject, engine: Any
+) -> None:
     out = Output(devkit(stack.root, "up", "--headless"))
     out.wait("all components healthy", timeout=90)
     assert out.has("postgres · docker") or out.has("postgres: docker"), out.text
@@ -80,13 +83,19 @@ def test_docker_backend_serves_the_api_survives_a_killed_container_and_stops_it(
         assert stack.post("/api/auth/register", json=body).status_code == 201
         token = stack.post("/api/auth/login", json=body).json()["token"]
         auth = {"Authorization": f"Bearer {token}"}
-        assert stack.post("/api/notes", json={"title": "in a volume"},
-                          headers=auth).status_code == 201
+        assert (
+            stack.post("/api/notes", json={"title": "in a volume"}, headers=auth).status_code == 201
+        )
 
         container.kill()
-        wait_for(lambda: engine.containers.get(container_id(stack)).status == "running"
-                 and stack.get("/status").status_code == 200, 60,
-                 what="postgres container running again and the API healthy")
+        wait_for(
+            lambda: (
+                engine.containers.get(container_id(stack)).status == "running"
+                and stack.get("/status").status_code == 200
+            ),
+            60,
+            what="postgres container running again and the API healthy",
+        )
         notes = stack.get("/api/notes", headers=auth).json()["items"]
         assert [n["title"] for n in notes] == ["in a volume"]
     finally:
@@ -98,9 +107,9 @@ def test_docker_backend_serves_the_api_survives_a_killed_container_and_stops_it(
     wait_for(lambda: not alive(tree), 10, what=f"no process left of {tree}")
 
 
-
 def test_kill_9_of_devkit_then_down_stops_the_container_on_the_recorded_engine(
-        stack: StackProject, engine: Any) -> None:
+    stack: StackProject, engine: Any
+) -> None:
     out = Output(devkit(stack.root, "up", "--headless"))
     out.wait("all components healthy", timeout=90)
     cid = container_id(stack)
@@ -109,8 +118,13 @@ def test_kill_9_of_devkit_then_down_stops_the_container_on_the_recorded_engine(
     assert engine.containers.get(cid).status == "running"
     # `down` from a shell without DOCKER_HOST: the engine recorded in the run state is used
     env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
-    down = subprocess.run([sys.executable, "-m", "devkit", "--root", str(stack.root), "down"],
-                          capture_output=True, text=True, timeout=60, env=env)
+    down = subprocess.run(
+        [sys.executable, "-m", "devkit", "--root", str(stack.root), "down"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert down.returncode == 0, down.stdout + down.stderr
     assert "stopped container" in down.stdout
     assert engine.containers.get(cid).status == "exited"

@@ -18,10 +18,10 @@ import sys
 
 import pytest
 
-from devkit.lancheck import check_lan_reach
-from devkit.net import PlatformInfo, choose_lan, read_interfaces
-from devkit.netwatch import NetworkWatcher
-from devkit.targets import device_targets
+from devkit.reach.lan import PlatformInfo, choose_lan, read_interfaces
+from devkit.reach.lancheck import check_lan_reach
+from devkit.reach.netwatch import NetworkWatcher
+from devkit.reach.targets import device_targets
 from tests.support.devkit_proc import Output, kill_everything_recorded
 from tests.support.devkit_proc import devkit as devkit_proc
 from tests.support.live_server import server_env
@@ -73,9 +73,11 @@ def servers(request):
 @pytest.fixture
 def real_api(run_server, pg_url, tmp_path):
     """The AIOS API as a process on 0.0.0.0:PORT with a reachable database."""
+
     def start(port: int):
-        server = run_server(server_env(pg_url, tmp_path / "api-logs", PORT=str(port),
-                                       APP_ENV="development"))
+        server = run_server(
+            server_env(pg_url, tmp_path / "api-logs", PORT=str(port), APP_ENV="development")
+        )
         server.wait_listening()
         return server
 
@@ -96,11 +98,19 @@ def fetch(ns: Namespace, url: str, timeout: float = 5.0) -> str:
 
 
 def devkit(root, *args) -> str:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DEVKIT_LAN_HOST", "REACT_NATIVE_PACKAGER_HOSTNAME", "DEVKIT_ROOT")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DEVKIT_LAN_HOST", "REACT_NATIVE_PACKAGER_HOSTNAME", "DEVKIT_ROOT")
+    }
     env["COLUMNS"] = "120"
-    result = subprocess.run([sys.executable, "-m", "devkit", "--root", str(root), *args],
-                            capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "devkit", "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -111,8 +121,9 @@ def project(tmp_path, api_port: int, metro_port: int):
     return tmp_path
 
 
-def test_android_emulator_reaches_api_and_metro_at_10_0_2_2(netns_ok, namespaces, servers,
-                                                            real_api):
+def test_android_emulator_reaches_api_and_metro_at_10_0_2_2(
+    netns_ok, namespaces, servers, real_api
+):
     if subnet_in_use(ipaddress.IPv4Network("10.0.2.0/24")):
         pytest.skip("10.0.2.0/24 is already routed on this host (another emulator test?)")
     api_port, metro_port = free_port(), free_port()
@@ -134,7 +145,8 @@ def test_android_emulator_reaches_api_and_metro_at_10_0_2_2(netns_ok, namespaces
 
 @pytest.mark.skipif(shutil.which("zbarimg") is None, reason="zbarimg not installed (zbar-tools)")
 def test_phone_scans_devkit_qr_reaches_api_but_not_postgres(
-        netns_ok, namespaces, real_api, phone_net, pg_cluster, tmp_path):
+    netns_ok, namespaces, real_api, phone_net, pg_cluster, tmp_path
+):
     host_ip, phone_ip = phone_net
     api_port, metro_port = free_port(), free_port()
     (tmp_path / "proj").mkdir()
@@ -144,8 +156,12 @@ def test_phone_scans_devkit_qr_reaches_api_but_not_postgres(
 
     # real detection sees the new interface and keeps it as a LAN candidate
     listing = json.loads(devkit(root, "urls", "--json", "--all"))
-    assert {"name": phone.host_if, "address": host_ip, "kept": True,
-            "reason": "private network 192.168.0.0/16"} in listing["lan"]["candidates"]
+    assert {
+        "name": phone.host_if,
+        "address": host_ip,
+        "kept": True,
+        "reason": "private network 192.168.0.0/16",
+    } in listing["lan"]["candidates"]
 
     # with that address chosen, devkit checks the API answers on it
     chosen = json.loads(devkit(root, "urls", "--json", "--host", host_ip))
@@ -154,8 +170,12 @@ def test_phone_scans_devkit_qr_reaches_api_but_not_postgres(
 
     png = tmp_path / "qr.png"
     devkit(root, "qr", "--host", host_ip, "--png", str(png))
-    decode = [subprocess.run(["zbarimg", "--raw", "-q", str(p)], capture_output=True, text=True,
-                             timeout=30).stdout.strip() for p in (png, tmp_path / "qr-api.png")]
+    decode = [
+        subprocess.run(
+            ["zbarimg", "--raw", "-q", str(p)], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+        for p in (png, tmp_path / "qr-api.png")
+    ]
     assert decode[0] == f"exp://{host_ip}:{metro_port}"
     api_status_url = decode[1]
     assert api_status_url == f"http://{host_ip}:{api_port}/status"
@@ -170,20 +190,31 @@ def test_phone_scans_devkit_qr_reaches_api_but_not_postgres(
     # ...while the same path to the API is open (so the refusal is not a dead link)
     assert phone.python(CONNECT, host_ip, str(api_port), "3").stdout.strip() == "OPEN"
     # ...and PostgreSQL itself is up on loopback
-    assert subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", str(pg_cluster.port)],
-                          capture_output=True, timeout=30).returncode == 0
+    assert (
+        subprocess.run(
+            ["pg_isready", "-h", "127.0.0.1", "-p", str(pg_cluster.port)],
+            capture_output=True,
+            timeout=30,
+        ).returncode
+        == 0
+    )
 
 
-def test_lan_check_names_an_api_bound_to_loopback_only(netns_ok, namespaces, servers,
-                                                       phone_net):
+def test_lan_check_names_an_api_bound_to_loopback_only(netns_ok, namespaces, servers, phone_net):
     host_ip, phone_ip = phone_net
     namespaces("lan", host_ip, phone_ip)
     loop_only, everywhere = free_port(), free_port()
     servers("127.0.0.1", loop_only, "api")
     servers("0.0.0.0", everywhere, "api")
     info = PlatformInfo(system="Linux")
-    bad = check_lan_reach(host_ip, loop_only, info, extra_ports=(8081,), timeout=2,
-                          which=lambda name: "/usr/sbin/ufw" if name == "ufw" else None)
+    bad = check_lan_reach(
+        host_ip,
+        loop_only,
+        info,
+        extra_ports=(8081,),
+        timeout=2,
+        which=lambda name: "/usr/sbin/ufw" if name == "ufw" else None,
+    )
     assert not bad.ok
     assert "listens on 127.0.0.1 only" in bad.detail
     assert "0.0.0.0" in bad.hint and f"sudo ufw allow {loop_only}/tcp" in bad.hint
@@ -191,8 +222,7 @@ def test_lan_check_names_an_api_bound_to_loopback_only(netns_ok, namespaces, ser
     assert good.ok and good.url == f"http://{host_ip}:{everywhere}/status"
 
 
-async def test_watcher_notices_an_address_change_through_netlink(netns_ok, namespaces,
-                                                                 phone_net):
+async def test_watcher_notices_an_address_change_through_netlink(netns_ok, namespaces, phone_net):
     host_ip, phone_ip = phone_net
     ns = namespaces("watch", host_ip, phone_ip)
     new_ip = str(ipaddress.IPv4Address(host_ip) + 1)
@@ -220,8 +250,10 @@ async def test_watcher_notices_an_address_change_through_netlink(netns_ok, names
                 await asyncio.sleep(0.01)
         assert watcher.current.host == host_ip and watcher.netlink_active
         # (deleting the primary address first: it would take secondaries with it)
-        for argv in (["ip", "addr", "del", f"{host_ip}/24", "dev", ns.host_if],
-                     ["ip", "addr", "add", f"{new_ip}/24", "dev", ns.host_if]):
+        for argv in (
+            ["ip", "addr", "del", f"{host_ip}/24", "dev", ns.host_if],
+            ["ip", "addr", "add", f"{new_ip}/24", "dev", ns.host_if],
+        ):
             subprocess.run(argv, check=True, capture_output=True, timeout=10)
         await asyncio.wait_for(changed.wait(), 10)
     finally:
@@ -239,12 +271,13 @@ def test_devkit_up_serves_a_phone_on_the_lan(netns_ok, namespaces, phone_net, tm
     out = Output(devkit_proc(stack.root, "up", "--headless", "--host", host_ip))
     try:
         out.wait("all components healthy", timeout=60)
-        out.wait(f"phones reach the API: the API answers on {host_ip}:{stack.api_port}",
-                 timeout=15)
+        out.wait(f"phones reach the API: the API answers on {host_ip}:{stack.api_port}", timeout=15)
         answer = fetch(phone, f"http://{host_ip}:{stack.api_port}/status")
         assert answer.startswith("200 ") and json.loads(answer[4:])["db"] == "ok", answer
-        assert fetch(phone, f"http://{host_ip}:{stack.metro_port}/status") == \
-            "200 packager-status:running"
+        assert (
+            fetch(phone, f"http://{host_ip}:{stack.metro_port}/status")
+            == "200 packager-status:running"
+        )
         # Metro was told the LAN address, so the bundle URLs it hands out work on the phone
         assert out.has(f"host={host_ip} api=http://{host_ip}:{stack.api_port}")
     finally:

@@ -10,17 +10,22 @@ from typing import Any
 
 import psutil
 
-from devkit.config import Settings
-from devkit.events import Event, State, StateChanged
-from devkit.services.base import Service
+from devkit.core.events import Event, State, StateChanged
+from devkit.core.service import Service
+from devkit.core.supervisor import Supervisor
 from devkit.services.process import CommandService
-from devkit.supervisor import Supervisor
+from devkit.settings.config import Settings
 from tests.support.devkit_proc import alive as descendants_alive  # noqa: F401 - re-exported
 
 
 def settings(tmp_path: Path, **values: Any) -> Settings:
-    base: dict[str, Any] = dict(shutdown_timeout=3.0, restart_backoff_max=1.0,
-                                crash_loop_limit=5, crash_loop_window=60.0, adb_reverse=False)
+    base: dict[str, Any] = dict(
+        shutdown_timeout=3.0,
+        restart_backoff_max=1.0,
+        crash_loop_limit=5,
+        crash_loop_window=60.0,
+        adb_reverse=False,
+    )
     base.update(values)
     return Settings(root=tmp_path, state_dir=tmp_path / ".devkit", **base)
 
@@ -54,8 +59,9 @@ class Harness:
             self.sup.request_shutdown()
         return await asyncio.wait_for(self.task, 30)
 
-    async def until(self, predicate: Callable[[], Any], timeout: float = 15.0,
-                    what: str = "condition") -> Any:
+    async def until(
+        self, predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition"
+    ) -> Any:
         async def loop() -> Any:
             while True:
                 value = predicate()
@@ -70,17 +76,24 @@ class Harness:
             states = {s.name: (str(s.state), s.detail) for s in self.sup.snapshot()}
             raise AssertionError(f"timed out waiting for {what}; states: {states}") from None
 
-    def status(self, name: str):  # noqa: ANN201
+    def status(self, name: str):
         return next(s for s in self.sup.snapshot() if s.name == name)
 
     async def state(self, name: str, state: State, timeout: float = 15.0) -> Any:
-        return await self.until(lambda: self.status(name).state == state and self.status(name),
-                                timeout, f"{name} {state}")
+        return await self.until(
+            lambda: self.status(name).state == state and self.status(name),
+            timeout,
+            f"{name} {state}",
+        )
 
     def transitions(self, name: str | None = None) -> list[tuple[str, State]]:
-        return [(e.component, e.new) for e in self.events
-                if isinstance(e, StateChanged) and e.old != e.new
-                and (name is None or e.component == name)]
+        return [
+            (e.component, e.new)
+            for e in self.events
+            if isinstance(e, StateChanged)
+            and e.old != e.new
+            and (name is None or e.component == name)
+        ]
 
 
 def own_children() -> list[int]:
@@ -99,7 +112,12 @@ while True:
 
 
 def server(name: str, port: int, delay: float = 0.0, **kwargs: Any) -> Service:
-    from devkit.probes import TcpProbe
+    from devkit.host.probes import TcpProbe
 
-    return CommandService(name, [sys.executable, "-c", SERVE, str(port), str(delay)],
-                          probe=TcpProbe("127.0.0.1", port, 1.0), ports=(port,), **kwargs)
+    return CommandService(
+        name,
+        [sys.executable, "-c", SERVE, str(port), str(delay)],
+        probe=TcpProbe("127.0.0.1", port, 1.0),
+        ports=(port,),
+        **kwargs,
+    )

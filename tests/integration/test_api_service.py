@@ -16,16 +16,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devkit.events import LogLine, State
+from devkit.core.events import LogLine, State
+from devkit.core.supervisor import Supervisor
 from devkit.services.api import ApiService
 from devkit.services.registry import build_services
-from devkit.supervisor import Supervisor
 from tests.integration.supervisor_helpers import Harness, settings
 from tests.support.devkit_proc import still_alive_after
 from tests.support.ports import free_port
 from tests.support.wait import wait_for
 
-INIT = '''
+INIT = """
 import os
 from flask import Flask
 
@@ -46,13 +46,13 @@ def create_app():
         return {"value": VALUE, "greeting": os.environ.get("GREETING", ""), "pid": os.getpid()}
 
     return app
-'''
-MAIN = '''
+"""
+MAIN = """
 import os
 from server import create_app
 
 create_app().run(host="0.0.0.0", port=int(os.environ["PORT"]))
-'''
+"""
 
 
 def make_project(root: Path, port: int, value: str = "v1", greeting: str = "hello") -> Path:
@@ -89,6 +89,7 @@ def get_json(port: int, path: str = "/value") -> dict[str, object] | None:
 
 async def served(port: int, key: str, expected: str, timeout: float = 15.0) -> dict[str, object]:
     """Poll GET /value until `key` has the expected value; returns the answer."""
+
     def check() -> dict[str, object] | None:
         body = get_json(port)
         return body if body is not None and body.get(key) == expected else None
@@ -117,13 +118,15 @@ async def test_fork_mode_serves_reloads_and_recovers_from_a_syntax_error(tmp_pat
         body = await served(port, "value", "v2")
         assert api.pid == parent and body["pid"] not in (first_child, parent)
         assert gone([first_child])
-        assert any(isinstance(e, LogLine) and e.text == "changed: server/value.py"
-                   for e in h.events)
+        assert any(
+            isinstance(e, LogLine) and e.text == "changed: server/value.py" for e in h.events
+        )
         await h.state("api", State.HEALTHY)
 
         (tmp_path / "server" / "value.py").write_text("VALUE = 'v3\n")  # a syntax error
-        status = await h.until(lambda: h.status("api").state == State.CRASHED
-                               and h.status("api"), what="crashed")
+        status = await h.until(
+            lambda: h.status("api").state == State.CRASHED and h.status("api"), what="crashed"
+        )
         assert "waiting for a change" in status.detail
         assert any("SyntaxError" in line for line in status.last_error), status.last_error
         assert any('value.py", line 1' in line for line in status.last_error)
@@ -149,16 +152,20 @@ async def test_kill_9_of_the_child_and_of_the_warm_parent(tmp_path: Path) -> Non
         assert parent and child
         seen += [parent, child]
         os.kill(child, signal.SIGKILL)
-        await h.until(lambda: h.status("api").restarts == 1
-                      and h.status("api").state == State.HEALTHY, what="child restarted")
+        await h.until(
+            lambda: h.status("api").restarts == 1 and h.status("api").state == State.HEALTHY,
+            what="child restarted",
+        )
         assert api.pid == parent and api.child_pid not in (None, child)
         assert any("SIGKILL" in line for line in h.status("api").last_error)
         await served(port, "value", "v1")
         seen.append(api.child_pid or 0)
 
         os.kill(parent, signal.SIGKILL)
-        await h.until(lambda: h.status("api").restarts == 2
-                      and h.status("api").state == State.HEALTHY, what="parent restarted")
+        await h.until(
+            lambda: h.status("api").restarts == 2 and h.status("api").state == State.HEALTHY,
+            what="parent restarted",
+        )
         assert api.pid not in (None, parent)
         assert gone(seen)  # the old child died with its parent
         await served(port, "value", "v1")
@@ -166,8 +173,7 @@ async def test_kill_9_of_the_child_and_of_the_warm_parent(tmp_path: Path) -> Non
     assert gone(seen)
 
 
-async def test_a_dependency_or_environment_change_restarts_the_warm_parent(
-        tmp_path: Path) -> None:
+async def test_a_dependency_or_environment_change_restarts_the_warm_parent(tmp_path: Path) -> None:
     port = free_port()
     make_project(tmp_path, port)
     sup, api = api_supervisor(tmp_path, port)
@@ -186,17 +192,22 @@ async def test_a_dependency_or_environment_change_restarts_the_warm_parent(
 
         with (tmp_path / "pyproject.toml").open("a") as f:
             f.write("# a new dependency\n")
-        await h.until(lambda: api.pid not in (None, second)
-                      and h.status("api").state == State.HEALTHY, what="new warm parent")
+        await h.until(
+            lambda: api.pid not in (None, second) and h.status("api").state == State.HEALTHY,
+            what="new warm parent",
+        )
         assert gone([second or 0])
-        assert any(isinstance(e, LogLine) and "pyproject.toml" in e.text
-                   and "full restart" in e.text for e in h.events)
+        assert any(
+            isinstance(e, LogLine) and "pyproject.toml" in e.text and "full restart" in e.text
+            for e in h.events
+        )
         seen += [api.pid or 0, api.child_pid or 0]
     assert gone(seen)
 
 
 async def test_a_package_installed_into_the_venv_restarts_the_warm_parent(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     site = tmp_path / "site-packages"  # stands in for the venv's (shared by other tests)
     site.mkdir()
     monkeypatch.setattr(ApiService, "venv_paths", lambda self: [site])
@@ -208,8 +219,11 @@ async def test_a_package_installed_into_the_venv_restarts_the_warm_parent(
         await h.state("api", State.HEALTHY)
         first = api.pid
         (site / "newlib-1.0.dist-info").mkdir()
-        await h.until(lambda: api.pid not in (None, first)
-                      and h.status("api").state == State.HEALTHY, 20, what="new warm parent")
+        await h.until(
+            lambda: api.pid not in (None, first) and h.status("api").state == State.HEALTHY,
+            20,
+            what="new warm parent",
+        )
         assert any(isinstance(e, LogLine) and "installed packages" in e.text for e in h.events)
         pids = [first or 0, api.pid or 0, api.child_pid or 0]
     assert gone(pids)
@@ -229,8 +243,10 @@ async def test_stop_and_start_commands_leave_no_process(tmp_path: Path) -> None:
         with socket.socket() as probe:  # the port is free again
             assert probe.connect_ex(("127.0.0.1", port)) != 0
         set_value(tmp_path, "v2")  # a stopped API stays stopped on a change
-        await h.until(lambda: any(isinstance(e, LogLine) and "not restarted" in e.text
-                                  for e in h.events), what="change noticed")
+        await h.until(
+            lambda: any(isinstance(e, LogLine) and "not restarted" in e.text for e in h.events),
+            what="change noticed",
+        )
         assert h.status("api").state == State.STOPPED and api.pid is None
         sup.request_start("api")
         await h.state("api", State.HEALTHY)
@@ -252,8 +268,9 @@ async def test_spawn_mode_reloads_and_recovers(tmp_path: Path) -> None:
         await served(port, "value", "v2")
         assert api.pid != first and gone([first])
         (tmp_path / "server" / "value.py").write_text("VALUE = (\n")
-        status = await h.until(lambda: h.status("api").state == State.CRASHED
-                               and h.status("api"), what="crashed")
+        status = await h.until(
+            lambda: h.status("api").state == State.CRASHED and h.status("api"), what="crashed"
+        )
         assert any("SyntaxError" in line for line in status.last_error)
         set_value(tmp_path, "v3")
         await served(port, "value", "v3")
@@ -261,31 +278,34 @@ async def test_spawn_mode_reloads_and_recovers(tmp_path: Path) -> None:
     assert gone(pids)
 
 
-MIGRATIONS_OK = '''
+MIGRATIONS_OK = """
 from pathlib import Path
 
 
 def apply_pending(conninfo):
     Path("migrated.txt").write_text(conninfo)
     return ["0001_init"]
-'''
-MIGRATIONS_BROKEN = '''
+"""
+MIGRATIONS_BROKEN = """
 def apply_pending(conninfo):
     raise RuntimeError("relation notes already exists")
-'''
+"""
 
 
 @pytest.mark.parametrize("mode", ["fork", "spawn"])
-async def test_migrations_run_before_serving_and_a_failure_crashes(tmp_path: Path,
-                                                                   mode: str) -> None:
+async def test_migrations_run_before_serving_and_a_failure_crashes(
+    tmp_path: Path, mode: str
+) -> None:
     port = free_port()
     pkg = make_project(tmp_path, port)
     (pkg / "migrations.py").write_text(MIGRATIONS_BROKEN)
     url = "postgresql://app@127.0.0.1:1/app"
     sup, api = api_supervisor(tmp_path, port, api_reload=mode, env={"DATABASE_URL": url})
     async with Harness(sup) as h:
-        status = await h.until(lambda: h.status("api").state == State.CRASHED
-                               and h.status("api"), what="crashed by the migration")
+        status = await h.until(
+            lambda: h.status("api").state == State.CRASHED and h.status("api"),
+            what="crashed by the migration",
+        )
         text = "\n".join(status.last_error) + status.detail
         assert "relation notes already exists" in text
         assert get_json(port) is None
@@ -318,8 +338,9 @@ async def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
         make_project(tmp_path, port)
         sup, api = api_supervisor(tmp_path, port)
         async with Harness(sup) as h:
-            status = await h.until(lambda: h.status("api").state == State.CRASHED
-                                   and h.status("api"), what="crashed")
+            status = await h.until(
+                lambda: h.status("api").state == State.CRASHED and h.status("api"), what="crashed"
+            )
             assert f"port {port} (api) is held by" in status.detail
             assert any("PORT=" in line for line in status.last_error)
     finally:
@@ -332,8 +353,9 @@ async def test_shutdown_while_crashed_leaves_no_process(tmp_path: Path) -> None:
     (tmp_path / "server" / "value.py").write_text("VALUE = \n")
     sup, api = api_supervisor(tmp_path, port)
     async with Harness(sup) as h:
-        status = await h.until(lambda: h.status("api").state == State.CRASHED
-                               and h.status("api"), what="crashed")
+        status = await h.until(
+            lambda: h.status("api").state == State.CRASHED and h.status("api"), what="crashed"
+        )
         assert any("SyntaxError" in line for line in status.last_error)
         parent = api.pid
         assert parent  # kept warm for the fix
@@ -343,7 +365,7 @@ async def test_shutdown_while_crashed_leaves_no_process(tmp_path: Path) -> None:
 
 
 def test_ignore_filter_patterns(tmp_path: Path) -> None:
-    from devkit.watch import IgnoreFilter
+    from devkit.host.watch import IgnoreFilter
 
     flt = IgnoreFilter(("*.tmp", "server/generated/*"), [tmp_path])
     assert flt.ignored(tmp_path / "server" / "__pycache__" / "app.cpython-311.pyc")

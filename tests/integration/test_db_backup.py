@@ -14,12 +14,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from devkit import pgcluster
 from devkit.dbtools import HostTools, select_tools
 from devkit.dbtools.backup import backup_database, check_checksum, sidecar
 from devkit.dbtools.restore import CorruptBackupError, restore, verify
 from devkit.dbtools.target import DbTarget
 from devkit.errors import DevkitError
+from devkit.host import pgcluster
 from tests.integration.db_helpers import SEED_COUNTS, databases, seed
 
 
@@ -48,13 +48,19 @@ def test_round_trip_backup_restore_verify(seeded: DbTarget, tools, tmp_path: Pat
     result = backup_database(seeded, tools, tmp_path, now=datetime(2026, 3, 4, 5, 6, 7))
     assert result.path == tmp_path / "aios_20260304_050607.sql.gz"
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "aios_20260304_050607.sql.gz", "aios_20260304_050607.sql.gz.sha256"]
+        "aios_20260304_050607.sql.gz",
+        "aios_20260304_050607.sql.gz.sha256",
+    ]
     assert result.sha256 == hashlib.sha256(result.path.read_bytes()).hexdigest()
     assert result.size == result.path.stat().st_size
     # the sidecar is in sha256sum format: `sha256sum -c` accepts it from the backup folder
     if shutil.which("sha256sum"):
-        check = subprocess.run(["sha256sum", "-c", sidecar(result.path).name], cwd=tmp_path,
-                               capture_output=True, text=True)
+        check = subprocess.run(
+            ["sha256sum", "-c", sidecar(result.path).name],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
         assert check.returncode == 0, check.stdout + check.stderr
     dump = gzip.decompress(result.path.read_bytes()).decode()
     assert "CREATE TABLE audit.events" in dump
@@ -85,8 +91,7 @@ def test_round_trip_backup_restore_verify(seeded: DbTarget, tools, tmp_path: Pat
     assert databases(seeded, "aios_verify_") == []  # the scratch database is always dropped
 
 
-def test_restore_into_dev_replaces_the_database(seeded: DbTarget, tools,
-                                                tmp_path: Path) -> None:
+def test_restore_into_dev_replaces_the_database(seeded: DbTarget, tools, tmp_path: Path) -> None:
     result = backup_database(seeded, tools, tmp_path)
     with psycopg.connect(seeded.url, autocommit=True) as conn:
         conn.execute("DELETE FROM notes")
@@ -101,8 +106,7 @@ def test_restore_into_dev_replaces_the_database(seeded: DbTarget, tools,
     assert databases(seeded, seeded.dbname + "_") == []  # no staging / replaced leftovers
 
 
-def test_two_backups_in_one_second_do_not_collide(seeded: DbTarget, tools,
-                                                  tmp_path: Path) -> None:
+def test_two_backups_in_one_second_do_not_collide(seeded: DbTarget, tools, tmp_path: Path) -> None:
     when = datetime(2026, 1, 2, 3, 4, 5)
     first = backup_database(seeded, tools, tmp_path, now=when)
     second = backup_database(seeded, tools, tmp_path, now=when)
@@ -136,8 +140,9 @@ def corrupt_case(kind: str, good: Path, folder: Path) -> tuple[Path, str]:
 
 
 @pytest.mark.parametrize("kind", ["random", "truncated", "checksum", "sql"])
-def test_corrupt_backup_is_reported_and_leaves_nothing(kind: str, seeded: DbTarget, tools,
-                                                       good_backup: Path, tmp_path: Path) -> None:
+def test_corrupt_backup_is_reported_and_leaves_nothing(
+    kind: str, seeded: DbTarget, tools, good_backup: Path, tmp_path: Path
+) -> None:
     path, message = corrupt_case(kind, good_backup, tmp_path)
     for action in (lambda: restore(path, seeded, tools), lambda: verify(path, seeded, tools)):
         with pytest.raises(DevkitError) as caught:
@@ -202,8 +207,11 @@ def tiny_disk(tmp_path: Path):
         pytest.skip("mounting a tmpfs needs root")
     mount = tmp_path / f"tiny-{uuid.uuid4().hex[:6]}"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
@@ -212,11 +220,14 @@ def tiny_disk(tmp_path: Path):
         subprocess.run(["umount", str(mount)], check=True)
 
 
-def test_disk_full_gives_a_clear_error_and_no_partial_file(seeded: DbTarget, tools,
-                                                          tiny_disk: Path) -> None:
+def test_disk_full_gives_a_clear_error_and_no_partial_file(
+    seeded: DbTarget, tools, tiny_disk: Path
+) -> None:
     with psycopg.connect(seeded.url, autocommit=True) as conn:  # ~1 MB that gzip cannot shrink
-        conn.execute("CREATE TABLE blob AS SELECT md5(random()::text) || md5(random()::text) AS v "
-                     "FROM generate_series(1, 20000)")
+        conn.execute(
+            "CREATE TABLE blob AS SELECT md5(random()::text) || md5(random()::text) AS v "
+            "FROM generate_series(1, 20000)"
+        )
     with pytest.raises(DevkitError) as caught:
         backup_database(seeded, tools, tiny_disk)
     assert "is full" in caught.value.message

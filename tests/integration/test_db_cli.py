@@ -28,15 +28,22 @@ def project(tmp_path: Path, pg_url: str) -> Path:
         f"POSTGRES_USER={target.user}\nPOSTGRES_PASSWORD={target.password}\n"
         f"POSTGRES_DB={target.dbname}\nPOSTGRES_PORT={target.port}\n"
         "DATABASE_URL=postgresql://${POSTGRES_USER}:${POSTGRES_PASSWORD}@127.0.0.1:"
-        "${POSTGRES_PORT}/${POSTGRES_DB}\nBACKUP_DIR=dumps\n")
+        "${POSTGRES_PORT}/${POSTGRES_DB}\nBACKUP_DIR=dumps\n"
+    )
     return root
 
 
-def devkit(root: Path, *args: str, stdin: str | None = None,
-           env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "devkit", "--root", str(root), "db", *args],
-                          capture_output=True, text=True, timeout=120, input=stdin,
-                          env={**os.environ, **(env or {})})
+def devkit(
+    root: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "devkit", "--root", str(root), "db", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        input=stdin,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def password(pg_url: str) -> str:
@@ -122,14 +129,23 @@ def test_reset_asks_and_refuses_without_terminal(project: Path, pg_url: str) -> 
 def test_backup_db_script(project: Path) -> None:
     """scripts/backup-db as cron runs it: minimal PATH, the project chosen by DEVKIT_ROOT."""
     stamp = ROOT / ".venv" / ".devkit-installed"
-    want = subprocess.run(f"cat '{ROOT}/pyproject.toml' | sha256sum | cut -c1-16", shell=True,
-                          capture_output=True, text=True).stdout.strip()
+    want = subprocess.run(
+        f"cat '{ROOT}/pyproject.toml' | sha256sum | cut -c1-16",
+        shell=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     if not stamp.exists() or want not in stamp.read_text():
-        pytest.skip(".venv is not installed for the current pyproject.toml (scripts/dev would "
-                    "reinstall it)")
-    done = subprocess.run([str(ROOT / "scripts" / "backup-db")], capture_output=True, text=True,
-                          timeout=180, env={"PATH": "/usr/bin:/bin", "HOME": str(project),
-                                            "DEVKIT_ROOT": str(project)})
+        pytest.skip(
+            ".venv is not installed for the current pyproject.toml (scripts/dev would reinstall it)"
+        )
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "backup-db")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(project), "DEVKIT_ROOT": str(project)},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "backup-db: starting" in done.stdout and "backup-db: done" in done.stdout
     assert "backup written: " in done.stdout

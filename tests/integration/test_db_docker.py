@@ -19,11 +19,12 @@ import pytest
 
 from devkit.dbtools import ContainerTools, select_tools
 from devkit.dbtools.backup import backup_database
-from devkit.dbtools.container import ContainerRef, docker_client, docker_host
+from devkit.dbtools.container import ContainerRef
 from devkit.dbtools.restore import CorruptBackupError, restore, verify
 from devkit.dbtools.sdk_exec import SdkContainerTools
 from devkit.dbtools.target import DbTarget
 from devkit.errors import DevkitError
+from devkit.host.docker import docker_client, docker_host
 from tests.integration.db_helpers import SEED_COUNTS, databases, seed
 from tests.support.ports import free_port
 from tests.support.wait import wait_for
@@ -53,11 +54,13 @@ def container_db() -> Iterator[tuple[DbTarget, ContainerRef]]:
     password = secrets.token_urlsafe(12)
     port = free_port()
     container = client.containers.run(
-        image, detach=True, name=f"devkit-test-db-{uuid.uuid4().hex[:8]}",
-        environment={"POSTGRES_USER": "aios", "POSTGRES_PASSWORD": password,
-                     "POSTGRES_DB": "aios"},
+        image,
+        detach=True,
+        name=f"devkit-test-db-{uuid.uuid4().hex[:8]}",
+        environment={"POSTGRES_USER": "aios", "POSTGRES_PASSWORD": password, "POSTGRES_DB": "aios"},
         ports={"5432/tcp": ("127.0.0.1", port)},
-        labels={"com.docker.compose.project": "devkit-test"})
+        labels={"com.docker.compose.project": "devkit-test"},
+    )
     try:
         url = f"postgresql://aios:{password}@127.0.0.1:{port}/aios"
 
@@ -67,9 +70,9 @@ def container_db() -> Iterator[tuple[DbTarget, ContainerRef]]:
                 pytest.fail(f"the container exited: {container.logs()[-600:].decode()}")
             with psycopg.connect(url, connect_timeout=2) as conn:
                 return conn.execute("SELECT 1").fetchone() is not None
+
         wait_for(ready, timeout=60, what="PostgreSQL in the container")
-        yield DbTarget.from_url(url), ContainerRef(container.id, container.name,
-                                                   docker_host(ROOT))
+        yield DbTarget.from_url(url), ContainerRef(container.id, container.name, docker_host(ROOT))
     finally:
         container.remove(force=True)
         client.close()
@@ -82,8 +85,12 @@ def seeded(container_db, request) -> Iterator[tuple[DbTarget, ContainerTools]]:
     base.create_database(name)
     target = base.with_db(name)
     seed(target.url)
-    tools = select_tools(target, lookup=lambda name, major: None, find_container=lambda: ref,
-                         docker_cli=None if request.param == "cli" else "")
+    tools = select_tools(
+        target,
+        lookup=lambda name, major: None,
+        find_container=lambda: ref,
+        docker_cli=None if request.param == "cli" else "",
+    )
     assert isinstance(tools, ContainerTools if request.param == "cli" else SdkContainerTools)
     try:
         yield target, tools

@@ -24,9 +24,14 @@ def project(tmp_path: Path, pg_url: str) -> Path:
 
 
 def devkit(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "devkit", "--root", str(root), "db", *args],
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-                          env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "devkit", "--root", str(root), "db", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env=dict(os.environ),
+    )
 
 
 def test_push_then_no_changes(project: Path, pg_url: str) -> None:

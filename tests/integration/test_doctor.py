@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from devkit import runstate
-from devkit.config import load_settings
+from devkit.core import runstate
 from devkit.dbtools import select_tools
 from devkit.dbtools.backup import backup_database
 from devkit.dbtools.target import DbTarget
@@ -28,6 +27,7 @@ from devkit.doctor import (
     by_name,
     run_checks,
 )
+from devkit.settings.config import load_settings
 from server import migrations
 from tests.support.pg import ThrowawayCluster
 from tests.support.ports import free_port
@@ -57,16 +57,19 @@ dependencies = ["flask>=3.0,<4", "psycopg[binary]>=3.1,<4", "httpx>=0.27,<1",
 """
 
 
-def stand_in(port: int, status: int = 200,
-             body: str = '{"status": "ok", "db": "ok"}') -> subprocess.Popen:
+def stand_in(
+    port: int, status: int = 200, body: str = '{"status": "ok", "db": "ok"}'
+) -> subprocess.Popen:
     # its own process group, like every child devkit starts
-    proc = subprocess.Popen([sys.executable, "-c", STAND_IN, str(port), str(status), body],
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STAND_IN, str(port), str(status), body], start_new_session=True
+    )
     import socket
 
     def up() -> bool:
         with socket.socket() as sock:
             return sock.connect_ex(("127.0.0.1", port)) == 0
+
     wait_for(up, timeout=15, what=f"stand-in server on {port}")
     return proc
 
@@ -115,10 +118,15 @@ def project(tmp_path: Path, pg_cluster: ThrowawayCluster, pg_url: str) -> Iterat
     migrations.apply_pending(pg_url)
     api_port = free_port()
     env = {
-        "APP_ENV": "development", "PORT": str(api_port), "METRO_PORT": str(free_port()),
-        "JWT_SECRET": secrets.token_urlsafe(48), "POSTGRES_USER": target.user,
-        "POSTGRES_PASSWORD": target.password, "POSTGRES_DB": target.dbname,
-        "POSTGRES_PORT": str(target.port), "DATABASE_URL": pg_url,
+        "APP_ENV": "development",
+        "PORT": str(api_port),
+        "METRO_PORT": str(free_port()),
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        "POSTGRES_USER": target.user,
+        "POSTGRES_PASSWORD": target.password,
+        "POSTGRES_DB": target.dbname,
+        "POSTGRES_PORT": str(target.port),
+        "DATABASE_URL": pg_url,
         "BACKUP_DIR": "backups",
     }
     proj = Project(root, pg_cluster, pg_url, env)
@@ -142,9 +150,26 @@ HEALTHY_NOT_PASS = {"node": "skip", "metro": "skip"}  # no client/ folder, Metro
 
 
 def expected_healthy() -> dict[str, str]:
-    names = ["python", "dependencies", "node", "postgres-backend", "env-file", "env-required",
-             "env-secrets", "env-mode", "database", "schema", "api", "metro", "port-api",
-             "port-metro", "port-postgres", "lan", "disk", "backups"]
+    names = [
+        "python",
+        "dependencies",
+        "node",
+        "postgres-backend",
+        "env-file",
+        "env-required",
+        "env-secrets",
+        "env-mode",
+        "database",
+        "schema",
+        "api",
+        "metro",
+        "port-api",
+        "port-metro",
+        "port-postgres",
+        "lan",
+        "disk",
+        "backups",
+    ]
     return {name: HEALTHY_NOT_PASS.get(name, "pass") for name in names}
 
 
@@ -152,8 +177,9 @@ def test_healthy_stack_passes(project: Project) -> None:
     results = project.check()
     assert {name: r.status for name, r in results.items()} == expected_healthy(), results
     assert "answers" in results["database"].detail
-    assert project.env["POSTGRES_PASSWORD"] not in json.dumps([r.as_dict() for r in
-                                                               results.values()])
+    assert project.env["POSTGRES_PASSWORD"] not in json.dumps(
+        [r.as_dict() for r in results.values()]
+    )
     assert "held by devkit's api" in results["port-api"].detail
     assert "held by devkit's postgres" in results["port-postgres"].detail
     assert "the API answers at http://127.0.0.1:" in results["lan"].detail
@@ -171,8 +197,9 @@ def test_database_stopped(project: Project) -> None:
     finally:
         own.destroy()
     assert results["database"].status == "fail"
-    assert results["database"].detail.endswith(f"127.0.0.1:{own.port}/{url.rsplit('/', 1)[1]}: "
-                                               "Connection refused")
+    assert results["database"].detail.endswith(
+        f"127.0.0.1:{own.port}/{url.rsplit('/', 1)[1]}: Connection refused"
+    )
     assert results["database"].fix.startswith("start it: devkit up")
     assert own.password not in results["database"].detail
     assert results["schema"].status == "skip"
@@ -241,7 +268,7 @@ def test_port_held_by_what_a_killed_devkit_left(project: Project) -> None:
 
 
 def test_lan_from_devkit_net(project: Project) -> None:
-    project.write_env(DEVKIT_LAN_HOST="127.0.0.1")  # devkit.net honours it; phones cannot
+    project.write_env(DEVKIT_LAN_HOST="127.0.0.1")  # devkit.reach.lan honours it; phones cannot
     ctx = DoctorContext(load_settings(project.root), disk_usage=lambda _p: DiskUsage(1, 0, 1))
     result = by_name(run_checks(ctx))["lan"]
     assert result.status == "warn"
@@ -249,11 +276,13 @@ def test_lan_from_devkit_net(project: Project) -> None:
     assert "DEVKIT_LAN_HOST" in result.fix
 
 
-@pytest.mark.parametrize(("used", "status"), [(79, "pass"), (80, "warn"), (89, "warn"),
-                                              (90, "fail"), (97, "fail")])
+@pytest.mark.parametrize(
+    ("used", "status"), [(79, "pass"), (80, "warn"), (89, "warn"), (90, "fail"), (97, "fail")]
+)
 def test_disk_threshold(project: Project, used: int, status: str) -> None:
-    result = project.check(disk_usage=lambda _p: DiskUsage(100 * 2**30, used * 2**30,
-                                                           (100 - used) * 2**30))
+    result = project.check(
+        disk_usage=lambda _p: DiskUsage(100 * 2**30, used * 2**30, (100 - used) * 2**30)
+    )
     assert result["disk"].status == status
     assert result["disk"].detail.startswith(f"{used}% used, {100 - used}.0 GiB free")
     assert ("prune" in result["disk"].fix) == (status != "pass")
@@ -308,15 +337,20 @@ def test_dependency_and_python_readings(project: Project) -> None:
 def test_backend_readings(project: Project) -> None:
     none = project.check(docker=lambda: None, pg_bindir=lambda: None)["postgres-backend"]
     assert none.status == "fail" and "Docker" in none.fix and "apt-get" in none.fix
-    docker = project.check(docker=lambda: "Docker 20.10.24 at unix:///x.sock",
-                           pg_bindir=lambda: None)["postgres-backend"]
+    docker = project.check(
+        docker=lambda: "Docker 20.10.24 at unix:///x.sock", pg_bindir=lambda: None
+    )["postgres-backend"]
     assert docker.status == "pass" and "Docker 20.10.24" in docker.detail
 
 
 def test_cli_json_and_exit_code(project: Project) -> None:
     def run() -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "devkit", "--root", str(project.root),
-                               "doctor", "--json"], capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "devkit", "--root", str(project.root), "doctor", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     done = run()
     report = json.loads(done.stdout)
@@ -336,8 +370,12 @@ def test_cli_json_and_exit_code(project: Project) -> None:
 def test_malformed_env_is_a_failed_check_not_a_crash(project: Project) -> None:
     env_file = project.root / ".env"
     env_file.write_text(env_file.read_text() + "this line is broken\n")
-    done = subprocess.run([sys.executable, "-m", "devkit", "--root", str(project.root),
-                           "doctor", "--json"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "devkit", "--root", str(project.root), "doctor", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
     checks = json.loads(done.stdout)["checks"]
     assert checks[0]["name"] == "config" and checks[0]["status"] == "fail"

@@ -19,11 +19,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from devkit.config import Settings
-from devkit.dbtools.container import docker_client, docker_host
-from devkit.events import State
+from devkit.core.events import State
+from devkit.core.supervisor import Supervisor
+from devkit.host.docker import docker_client, docker_host
 from devkit.services.postgres_docker import LOCAL_IMAGE, DockerPostgresService
-from devkit.supervisor import Supervisor
+from devkit.settings.config import Settings
 from tests.integration.supervisor_helpers import Harness, settings
 from tests.support.ports import free_port
 from tests.support.wait import wait_for
@@ -39,14 +39,17 @@ IMAGE = os.environ.get("DEVKIT_TEST_PG_IMAGE", LOCAL_IMAGE)
 def engine() -> Iterator[Any]:
     client = docker_client(ROOT)
     if client is None:
-        pytest.skip("no Docker engine answers (set DOCKER_HOST, or run scripts/docker-engine "
-                    "start; scripts/test does this)")
+        pytest.skip(
+            "no Docker engine answers (set DOCKER_HOST, or run scripts/docker-engine "
+            "start; scripts/test does this)"
+        )
     try:
         client.images.get(IMAGE)
     except Exception:  # noqa: BLE001 - docker.errors.ImageNotFound
         client.close()
-        pytest.skip(f"no local image {IMAGE}: run scripts/docker-engine build-image "
-                    "(tests never pull)")
+        pytest.skip(
+            f"no local image {IMAGE}: run scripts/docker-engine build-image (tests never pull)"
+        )
     yield client
     client.close()
 
@@ -66,7 +69,8 @@ def project(engine, monkeypatch) -> Iterator[str]:
 
 def remove_project(client: Any, name: str) -> None:
     for container in client.containers.list(
-            all=True, filters={"label": f"com.docker.compose.project={name}"}):
+        all=True, filters={"label": f"com.docker.compose.project={name}"}
+    ):
         container.remove(force=True)
     for volume in client.volumes.list(filters={"label": f"com.docker.compose.project={name}"}):
         volume.remove(force=True)
@@ -74,14 +78,22 @@ def remove_project(client: Any, name: str) -> None:
         network.remove()
 
 
-def pg_settings(tmp_path: Path, project: str, port: int | None = None,
-                image: str = IMAGE) -> Settings:
+def pg_settings(
+    tmp_path: Path, project: str, port: int | None = None, image: str = IMAGE
+) -> Settings:
     port = port or free_port()
-    env = {"COMPOSE_PROJECT_NAME": project, "POSTGRES_IMAGE": image, "POSTGRES_USER": "aios",
-           "POSTGRES_PASSWORD": PASSWORD, "POSTGRES_DB": "aios", "POSTGRES_PORT": str(port),
-           "DATABASE_URL": f"postgresql://aios:{PASSWORD}@127.0.0.1:{port}/aios"}
-    return settings(tmp_path, env=env, components=("postgres",), db_backend="docker",
-                    compose_file=COMPOSE_FILE)
+    env = {
+        "COMPOSE_PROJECT_NAME": project,
+        "POSTGRES_IMAGE": image,
+        "POSTGRES_USER": "aios",
+        "POSTGRES_PASSWORD": PASSWORD,
+        "POSTGRES_DB": "aios",
+        "POSTGRES_PORT": str(port),
+        "DATABASE_URL": f"postgresql://aios:{PASSWORD}@127.0.0.1:{port}/aios",
+    }
+    return settings(
+        tmp_path, env=env, components=("postgres",), db_backend="docker", compose_file=COMPOSE_FILE
+    )
 
 
 def supervisor(s: Settings, **kwargs: Any) -> Supervisor:
@@ -118,10 +130,14 @@ async def test_start_to_healthy_on_loopback_only(engine, project, tmp_path: Path
         def container_healthy() -> bool:  # the compose file's healthcheck works in the image
             container.reload()
             return container.attrs["State"]["Health"]["Status"] == "healthy"
+
         wait_for(container_healthy, timeout=60, what="the container healthcheck")
         assert query(s, "SELECT current_database(), current_user") == [("aios", "aios")]
-        await h.until(lambda: "ready to accept connections" in log_text(h), timeout=10,
-                      what="container log lines in the log view")
+        await h.until(
+            lambda: "ready to accept connections" in log_text(h),
+            timeout=10,
+            what="container log lines in the log view",
+        )
         volume = engine.volumes.get(f"{project}_pgdata")
         assert volume.attrs["Labels"]["com.docker.compose.volume"] == "pgdata"
         record = h.sup.components["postgres"].service.run_state()
@@ -163,9 +179,13 @@ async def test_killed_container_is_restarted_with_data(engine, project, tmp_path
         query(s, "CREATE TABLE t (v text)")
         query(s, "INSERT INTO t VALUES ('committed')")
         engine.containers.get(status.container_id).kill()
-        await h.until(lambda: h.status("postgres").restarts >= 1
-                      and h.status("postgres").state == State.HEALTHY, timeout=90,
-                      what="postgres restarted and healthy")
+        await h.until(
+            lambda: (
+                h.status("postgres").restarts >= 1 and h.status("postgres").state == State.HEALTHY
+            ),
+            timeout=90,
+            what="postgres restarted and healthy",
+        )
         assert query(s, "SELECT v FROM t") == [("committed",)]
 
 
@@ -177,8 +197,10 @@ async def test_missing_image_names_image_and_alternatives(engine, project, tmp_p
         shown = "\n".join(status.last_error) + status.detail
         assert missing in shown
         assert "scripts/docker-engine build-image" in shown and "--db-backend native" in shown
-    assert engine.containers.list(all=True, filters={
-        "label": f"com.docker.compose.project={project}"}) == []
+    assert (
+        engine.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"})
+        == []
+    )
 
 
 def test_auto_chooses_docker_when_an_engine_answers(engine, project, tmp_path: Path) -> None:
@@ -197,12 +219,19 @@ def test_auto_chooses_docker_when_an_engine_answers(engine, project, tmp_path: P
 
 def compose(project: str, s: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **s.env}
-    return subprocess.run(["docker-compose", "-f", str(COMPOSE_FILE), "-p", project, *args],
-                          env=env, capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        ["docker-compose", "-f", str(COMPOSE_FILE), "-p", project, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
-@pytest.mark.skipif(shutil.which("docker-compose") is None,
-                    reason="docker-compose (v1, Debian package docker-compose) is not installed")
+@pytest.mark.skipif(
+    shutil.which("docker-compose") is None,
+    reason="docker-compose (v1, Debian package docker-compose) is not installed",
+)
 async def test_compose_and_devkit_share_the_container(engine, project, tmp_path: Path) -> None:
     s = pg_settings(tmp_path, project)
     up = compose(project, s, "up", "-d")
@@ -223,8 +252,10 @@ async def test_compose_and_devkit_share_the_container(engine, project, tmp_path:
     again = compose(project, s, "up", "-d")
     assert again.returncode == 0, again.stderr
     running = engine.containers.list(filters={"label": f"com.docker.compose.project={project}"})
-    assert len(running) == 1 and running[0].name in (f"{project}-postgres-1",
-                                                     f"{project}_postgres_1")
+    assert len(running) == 1 and running[0].name in (
+        f"{project}-postgres-1",
+        f"{project}_postgres_1",
+    )
     assert running[0].attrs["Mounts"][0]["Name"] == f"{project}_pgdata"
     wait_for(lambda: query(s, "SELECT 1"), timeout=60, what="PostgreSQL started by compose")
     assert sorted(query(s, "SELECT v FROM shared")) == [("from compose",), ("from devkit",)]
@@ -235,26 +266,32 @@ async def test_compose_and_devkit_share_the_container(engine, project, tmp_path:
 
 # --- reading the compose file (no engine needed) ---------------------------------------------------
 def test_compose_file_is_read_like_compose(tmp_path: Path) -> None:
-    from devkit.compose_file import interpolate, load_service
+    from devkit.settings.compose_file import interpolate, load_service
 
     env = {"POSTGRES_PORT": "6543", "POSTGRES_PASSWORD": "pw", "POSTGRES_IMAGE": ""}
     spec = load_service(COMPOSE_FILE, "postgres", env)
     assert spec.image == "postgres:15"  # ${POSTGRES_IMAGE:-postgres:15}: empty -> default
-    assert spec.environment == {"POSTGRES_USER": "aios", "POSTGRES_PASSWORD": "pw",
-                                "POSTGRES_DB": "aios"}
+    assert spec.environment == {
+        "POSTGRES_USER": "aios",
+        "POSTGRES_PASSWORD": "pw",
+        "POSTGRES_DB": "aios",
+    }
     port = spec.published(5432)
     assert port is not None and (port.host_ip, port.host_port) == ("127.0.0.1", 6543)
     assert [(v.source, v.target, v.named) for v in spec.volumes] == [
-        ("pgdata", "/var/lib/postgresql/data", True)]
+        ("pgdata", "/var/lib/postgresql/data", True)
+    ]
     assert spec.healthcheck is not None and spec.healthcheck.interval_ns == 1_000_000_000
-    assert "$${" not in spec.healthcheck.test[1] and '"${POSTGRES_USER}"' in spec.healthcheck.test[1]
+    assert (
+        "$${" not in spec.healthcheck.test[1] and '"${POSTGRES_USER}"' in spec.healthcheck.test[1]
+    )
     assert spec.declared_volumes == ("pgdata",) and spec.stop_signal == "SIGINT"
     assert interpolate("${A-x}|${A:-y}|${B+set}|$$B|$A", {"A": "", "B": "1"}) == "|y|set|$B|"
 
 
 def test_compose_file_errors_name_the_problem(tmp_path: Path) -> None:
-    from devkit.compose_file import load_service
     from devkit.errors import ConfigError
+    from devkit.settings.compose_file import load_service
 
     bad = tmp_path / "compose.yml"
     bad.write_text("services:\n  db:\n    image: x\n")

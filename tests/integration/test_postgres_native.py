@@ -16,27 +16,32 @@ import psutil
 import psycopg
 import pytest
 
-from devkit import pgcluster
+from devkit.core.events import State
+from devkit.core.supervisor import Supervisor
 from devkit.errors import BackendUnavailableError, DevkitError
-from devkit.events import State
+from devkit.host import pgcluster
 from devkit.services.postgres import choose_backend, make_postgres_service
 from devkit.services.postgres_native import NativePostgresService
-from devkit.supervisor import Supervisor
 from tests.integration.supervisor_helpers import Harness, settings
 from tests.support.ports import free_port
 from tests.support.wait import wait_for
 
-pytestmark = pytest.mark.skipif(pgcluster.find_bindir() is None,
-                                reason="no PostgreSQL binaries: " + pgcluster.INSTALL_HINT)
+pytestmark = pytest.mark.skipif(
+    pgcluster.find_bindir() is None, reason="no PostgreSQL binaries: " + pgcluster.INSTALL_HINT
+)
 
 PASSWORD = "s3cret-pw_for-tests"
 
 
 def pg_settings(tmp_path: Path, port: int | None = None, dbname: str = "aios_app", **values):
     port = port or free_port()
-    env = {"POSTGRES_USER": "aios", "POSTGRES_PASSWORD": PASSWORD, "POSTGRES_DB": dbname,
-           "POSTGRES_PORT": str(port),
-           "DATABASE_URL": f"postgresql://aios:{PASSWORD}@127.0.0.1:{port}/{dbname}"}
+    env = {
+        "POSTGRES_USER": "aios",
+        "POSTGRES_PASSWORD": PASSWORD,
+        "POSTGRES_DB": dbname,
+        "POSTGRES_PORT": str(port),
+        "DATABASE_URL": f"postgresql://aios:{PASSWORD}@127.0.0.1:{port}/{dbname}",
+    }
     values.setdefault("db_backend", "native")
     return settings(tmp_path, env=env, components=("postgres",), **values)
 
@@ -80,8 +85,9 @@ async def test_start_to_healthy_creates_cluster_and_database(tmp_path: Path) -> 
             query(url_of(s).replace(PASSWORD, "wrong"), "SELECT 1")
         # 127.0.0.1 only, no unix socket
         server = psutil.Process(status.pid)
-        listening = [c.laddr for c in server.net_connections(kind="inet")
-                     if c.status == psutil.CONN_LISTEN]
+        listening = [
+            c.laddr for c in server.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN
+        ]
         assert listening and all(addr.ip == "127.0.0.1" for addr in listening)
         assert server.net_connections(kind="unix") == []
         if os.geteuid() == 0:  # PostgreSQL refuses root: it runs as `postgres` and owns the data
@@ -109,18 +115,23 @@ async def test_data_survives_stop_and_start(tmp_path: Path) -> None:
 
 async def test_kill_9_is_restarted_with_committed_data(tmp_path: Path) -> None:
     s = pg_settings(tmp_path)
-    async with Harness(Supervisor(s, [NativePostgresService(s)], network=False,
-                                  backoff_initial=0.05)) as h:
+    async with Harness(
+        Supervisor(s, [NativePostgresService(s)], network=False, backoff_initial=0.05)
+    ) as h:
         first = await h.state("postgres", State.HEALTHY, timeout=60)
         query(url_of(s), "CREATE TABLE t (v text)")
         query(url_of(s), "INSERT INTO t VALUES ('committed')")
         os.kill(first.pid, signal.SIGKILL)
         again = await h.until(
-            lambda: (st := h.status("postgres")).state == State.HEALTHY and st.pid != first.pid
-            and st, timeout=60, what="postgres healthy again with a new pid")
+            lambda: (
+                (st := h.status("postgres")).state == State.HEALTHY and st.pid != first.pid and st
+            ),
+            timeout=60,
+            what="postgres healthy again with a new pid",
+        )
         assert again.restarts == 1
         assert query(url_of(s), "SELECT v FROM t") == [("committed",)]
-        assert (State.CRASHED in [state for _, state in h.transitions("postgres")])
+        assert State.CRASHED in [state for _, state in h.transitions("postgres")]
 
 
 async def test_stale_postmaster_pid_is_ignored(tmp_path: Path) -> None:
@@ -131,7 +142,8 @@ async def test_stale_postmaster_pid_is_ignored(tmp_path: Path) -> None:
     sleeper = subprocess.Popen(["sleep", "60"], **pgcluster.server_user().popen_kwargs())
     try:
         (svc.datadir / "postmaster.pid").write_text(
-            f"{sleeper.pid}\n{svc.datadir}\n1700000000\n{s.postgres_port}\n\n127.0.0.1\n")
+            f"{sleeper.pid}\n{svc.datadir}\n1700000000\n{s.postgres_port}\n\n127.0.0.1\n"
+        )
         async with Harness(Supervisor(s, [svc], network=False)) as h:
             await h.state("postgres", State.HEALTHY, timeout=30)
             assert query(url_of(s), "SELECT 1") == [(1,)]
@@ -147,8 +159,11 @@ async def test_server_left_by_a_killed_devkit_is_replaced(tmp_path: Path) -> Non
     leftover = subprocess.Popen(
         pgcluster.postgres_command(old.bindir, old.datadir, s.postgres_port, old.datadir)
         + ["-c", "unix_socket_directories="],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        **old.run_as.popen_kwargs())
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        **old.run_as.popen_kwargs(),
+    )
     try:
         wait_for(lambda: query(url_of(s), "SELECT 1"), timeout=30, what="the leftover server")
         async with Harness(Supervisor(s, [NativePostgresService(s)], network=False)) as h:

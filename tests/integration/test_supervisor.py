@@ -9,9 +9,9 @@ from pathlib import Path
 
 import psutil
 
-from devkit.events import AllHealthy, LogLine, ShutdownProgress, State, StateChanged, Stopped
-from devkit.probes import LogProbe
-from devkit.supervisor import Supervisor
+from devkit.core.events import AllHealthy, LogLine, ShutdownProgress, State, StateChanged, Stopped
+from devkit.core.supervisor import Supervisor
+from devkit.host.probes import LogProbe
 from tests.integration.supervisor_helpers import (
     Harness,
     py,
@@ -53,13 +53,19 @@ def _tree(pid: int | None) -> list[int]:
 
 def _launched(h: Harness, name: str) -> int:
     """Event index at which `name`'s process was started."""
-    return next(i for i, e in enumerate(h.events) if isinstance(e, StateChanged)
-                and e.component == name and e.status.pid is not None)
+    return next(
+        i
+        for i, e in enumerate(h.events)
+        if isinstance(e, StateChanged) and e.component == name and e.status.pid is not None
+    )
 
 
 def _became_healthy(h: Harness, name: str) -> int:
-    return next(i for i, e in enumerate(h.events) if isinstance(e, StateChanged)
-                and e.component == name and e.new == State.HEALTHY)
+    return next(
+        i
+        for i, e in enumerate(h.events)
+        if isinstance(e, StateChanged) and e.component == name and e.new == State.HEALTHY
+    )
 
 
 async def test_dependent_waits_while_dependency_is_not_healthy(tmp_path: Path) -> None:
@@ -79,8 +85,10 @@ async def test_kill_9_of_a_child_restarts_it(tmp_path: Path) -> None:
     async with Harness(Supervisor(settings(tmp_path), [svc], network=False)) as h:
         first = (await h.state("web", State.HEALTHY)).pid
         os.kill(first, signal.SIGKILL)
-        await h.until(lambda: h.status("web").restarts == 1
-                      and h.status("web").state == State.HEALTHY, what="restarted")
+        await h.until(
+            lambda: h.status("web").restarts == 1 and h.status("web").state == State.HEALTHY,
+            what="restarted",
+        )
         assert h.status("web").pid not in (None, first)
         assert any("SIGKILL" in line for line in h.status("web").last_error)
 
@@ -88,8 +96,9 @@ async def test_kill_9_of_a_child_restarts_it(tmp_path: Path) -> None:
 async def test_on_failure_policy_leaves_a_clean_exit_stopped(tmp_path: Path) -> None:
     svc = py("job", "print('done', flush=True)", restart_policy="on-failure")
     async with Harness(Supervisor(settings(tmp_path), [svc], network=False)) as h:
-        status = await h.until(lambda: "exited" in h.status("job").detail and h.status("job"),
-                               what="job exited")
+        status = await h.until(
+            lambda: "exited" in h.status("job").detail and h.status("job"), what="job exited"
+        )
         assert status.state == State.STOPPED and status.restarts == 0
         assert status.detail == "exited with code 0"
 
@@ -105,16 +114,24 @@ async def test_never_policy_keeps_the_crash_and_its_last_lines(tmp_path: Path) -
 
 
 async def test_backoff_then_crash_loop_stops_retrying_until_asked(tmp_path: Path) -> None:
-    svc = py("flaky", "import sys; print('boom', flush=True); sys.exit(2)",
-             restart_policy="always")
-    sup = Supervisor(settings(tmp_path, crash_loop_limit=3, crash_loop_window=60),
-                     [svc], network=False, backoff_initial=0.05)
+    svc = py("flaky", "import sys; print('boom', flush=True); sys.exit(2)", restart_policy="always")
+    sup = Supervisor(
+        settings(tmp_path, crash_loop_limit=3, crash_loop_window=60),
+        [svc],
+        network=False,
+        backoff_initial=0.05,
+    )
     async with Harness(sup) as h:
-        status = await h.until(lambda: "crash loop" in h.status("flaky").detail
-                               and h.status("flaky"), what="crash loop")
+        status = await h.until(
+            lambda: "crash loop" in h.status("flaky").detail and h.status("flaky"),
+            what="crash loop",
+        )
         assert status.state == State.CRASHED and status.restarts == 2
-        delays = [e.status.detail for e in h.events if hasattr(e, "status")
-                  and "restarting in" in e.status.detail]
+        delays = [
+            e.status.detail
+            for e in h.events
+            if hasattr(e, "status") and "restarting in" in e.status.detail
+        ]
         assert any("0.05s" in d for d in delays) and any("0.1s" in d for d in delays)
         assert "boom" in status.last_error
         sup.request_restart("flaky")  # a command clears the crash loop
@@ -123,9 +140,11 @@ async def test_backoff_then_crash_loop_stops_retrying_until_asked(tmp_path: Path
 
 async def test_waits_for_a_change_after_crash_when_the_service_says_so(tmp_path: Path) -> None:
     flag = tmp_path / "fixed"
-    code = (f"import os, sys, time; p={str(flag)!r}\n"
-            "if not os.path.exists(p): sys.exit('SyntaxError: invalid syntax')\n"
-            "print('serving', flush=True); time.sleep(60)")
+    code = (
+        f"import os, sys, time; p={str(flag)!r}\n"
+        "if not os.path.exists(p): sys.exit('SyntaxError: invalid syntax')\n"
+        "print('serving', flush=True); time.sleep(60)"
+    )
     svc = py("api", code, restart_policy="always", probe=LogProbe("serving"))
     svc.wait_for_change_after_crash = True
     sup = Supervisor(settings(tmp_path), [svc], network=False, backoff_initial=0.01)
@@ -153,17 +172,24 @@ async def test_stop_start_restart_commands(tmp_path: Path) -> None:
         assert second != first
         sup.request_start("web")  # already running: nothing happens
         sup.request_restart("web")
-        await h.until(lambda: h.status("web").pid not in (None, second)
-                      and h.status("web").state == State.HEALTHY, what="restarted")
-        assert (("web", State.RESTARTING) in h.transitions("web"))
+        await h.until(
+            lambda: (
+                h.status("web").pid not in (None, second) and h.status("web").state == State.HEALTHY
+            ),
+            what="restarted",
+        )
+        assert ("web", State.RESTARTING) in h.transitions("web")
 
 
 async def test_logs_are_buffered_masked_and_published(tmp_path: Path) -> None:
-    code = ("import sys; print('secret is topsecretvalue123', flush=True); "
-            "print('db postgresql://u:pw12345@localhost/db', file=sys.stderr, flush=True)")
+    code = (
+        "import sys; print('secret is topsecretvalue123', flush=True); "
+        "print('db postgresql://u:pw12345@localhost/db', file=sys.stderr, flush=True)"
+    )
     svc = py("job", code)
-    sup = Supervisor(settings(tmp_path, env={"JWT_SECRET": "topsecretvalue123"}), [svc],
-                     network=False)
+    sup = Supervisor(
+        settings(tmp_path, env={"JWT_SECRET": "topsecretvalue123"}), [svc], network=False
+    )
     async with Harness(sup) as h:
         await h.until(lambda: len(sup.logs("job")) >= 2, what="two lines")
     texts = {line.text: line.stream for line in sup.logs("job")}
@@ -180,12 +206,15 @@ async def test_required_failure_ends_a_headless_run_with_exit_1(tmp_path: Path) 
 
 
 async def test_nothing_survives_shutdown_even_grandchildren(tmp_path: Path) -> None:
-    code = ("import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', "
-            "'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)'])"
-            "; print('up', flush=True); time.sleep(60)")
+    code = (
+        "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', "
+        "'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)'])"
+        "; print('up', flush=True); time.sleep(60)"
+    )
     svc = py("tree", code)
-    async with Harness(Supervisor(settings(tmp_path, shutdown_timeout=0.5), [svc],
-                                  network=False)) as h:
+    async with Harness(
+        Supervisor(settings(tmp_path, shutdown_timeout=0.5), [svc], network=False)
+    ) as h:
         await h.state("tree", State.HEALTHY)
         tree = await h.until(lambda: len(t := _tree(svc.pid)) >= 2 and t, what="grandchild")
     assert still_alive_after(tree) == []

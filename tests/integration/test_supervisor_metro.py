@@ -8,23 +8,23 @@ from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
-from devkit.events import LogLine, State, TargetsChanged
+from devkit.core.events import LogLine, State, TargetsChanged
+from devkit.core.supervisor import Supervisor
 from devkit.services.metro import MetroService, expo_project_reason
-from devkit.supervisor import Supervisor
 from tests.integration.supervisor_helpers import Harness, settings
 from tests.support.devkit_proc import still_alive_after
 from tests.support.ports import free_port
 from tests.support.standins import metro_command
 
 
-def metro_settings(tmp_path: Path, deps: dict[str, str] | None = None, **env: str):  # noqa: ANN201
+def metro_settings(tmp_path: Path, deps: dict[str, str] | None = None, **env: str):
     client = tmp_path / "client"
     client.mkdir(exist_ok=True)
-    (client / "package.json").write_text(json.dumps(
-        {"dependencies": deps if deps is not None else {"expo": "~51.0.0"}}))
+    (client / "package.json").write_text(
+        json.dumps({"dependencies": deps if deps is not None else {"expo": "~51.0.0"}})
+    )
     values = {"METRO_PORT": str(free_port()), "PORT": "15299", **env}
-    return replace(settings(tmp_path, env=values), client_dir=client,
-                   metro_command=metro_command())
+    return replace(settings(tmp_path, env=values), client_dir=client, metro_command=metro_command())
 
 
 def test_metro_is_disabled_with_the_reason(tmp_path: Path) -> None:
@@ -43,8 +43,9 @@ async def test_disabled_metro_shows_disabled_and_is_never_started(tmp_path: Path
         status = h.status("metro")
         assert status.state == State.DISABLED and "no client/ folder" in status.detail
         sup.request_start("metro")
-        await h.until(lambda: any("disabled" in getattr(e, "text", "") for e in h.events),
-                      what="notice")
+        await h.until(
+            lambda: any("disabled" in getattr(e, "text", "") for e in h.events), what="notice"
+        )
         assert svc.child is None
 
 
@@ -55,14 +56,20 @@ async def test_metro_gets_the_lan_address_and_restarts_when_it_changes(tmp_path:
     async with Harness(sup) as h:
         first = await h.state("metro", State.HEALTHY)
         assert first.url == f"exp://127.0.0.1:{s.metro_port}"
-        assert any(isinstance(e, LogLine) and "host=127.0.0.1 api=http://127.0.0.1:15299" in e.text
-                   for e in h.events)
+        assert any(
+            isinstance(e, LogLine) and "host=127.0.0.1 api=http://127.0.0.1:15299" in e.text
+            for e in h.events
+        )
         assert any(isinstance(e, TargetsChanged) and e.lan_host == "127.0.0.1" for e in h.events)
         sup._call(lambda: sup.net._changed(SimpleNamespace(host="127.0.0.2", reason="test")))
-        await h.until(lambda: h.status("metro").restarts == 1
-                      and h.status("metro").state == State.HEALTHY, what="metro restarted")
-        assert any(isinstance(e, LogLine) and "host=127.0.0.2 api=http://127.0.0.2:15299" in e.text
-                   for e in h.events)
+        await h.until(
+            lambda: h.status("metro").restarts == 1 and h.status("metro").state == State.HEALTHY,
+            what="metro restarted",
+        )
+        assert any(
+            isinstance(e, LogLine) and "host=127.0.0.2 api=http://127.0.0.2:15299" in e.text
+            for e in h.events
+        )
         assert h.status("metro").url == f"exp://127.0.0.2:{s.metro_port}"
         pid = h.status("metro").pid
     assert still_alive_after([first.pid, pid]) == []
@@ -73,5 +80,6 @@ async def test_an_explicit_expo_public_api_url_is_kept(tmp_path: Path) -> None:
     sup = Supervisor(s, [MetroService(s)], network=False)
     async with Harness(sup) as h:
         await h.state("metro", State.HEALTHY)
-        assert any(isinstance(e, LogLine) and "api=https://api.example.test" in e.text
-                   for e in h.events)
+        assert any(
+            isinstance(e, LogLine) and "api=https://api.example.test" in e.text for e in h.events
+        )

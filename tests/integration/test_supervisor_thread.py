@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from devkit.events import AllHealthy, State, Stopped
-from devkit.hosting import SupervisorThread
-from devkit.supervisor import Supervisor
+from devkit.core.events import AllHealthy, State, Stopped
+from devkit.core.hosting import SupervisorThread
+from devkit.core.supervisor import Supervisor
 from tests.integration.supervisor_helpers import py, settings
 from tests.support.devkit_proc import still_alive_after
 from tests.support.wait import wait_for
@@ -19,13 +19,14 @@ from tests.support.wait import wait_for
 SLEEP = "import time; print('up', flush=True); time.sleep(60)"
 
 
-def _status(sup: Supervisor, name: str):  # noqa: ANN202
+def _status(sup: Supervisor, name: str):
     return next(s for s in sup.snapshot() if s.name == name)
 
 
 def test_commands_from_another_thread_and_orderly_stop(tmp_path: Path) -> None:
-    sup = Supervisor(settings(tmp_path), [py("a", SLEEP), py("b", SLEEP, depends_on=("a",))],
-                     network=False)
+    sup = Supervisor(
+        settings(tmp_path), [py("a", SLEEP), py("b", SLEEP, depends_on=("a",))], network=False
+    )
     events: list[object] = []
     seen = threading.Event()
 
@@ -40,8 +41,12 @@ def test_commands_from_another_thread_and_orderly_stop(tmp_path: Path) -> None:
     wait_for(lambda: any(isinstance(e, AllHealthy) for e in events), what="all healthy")
     pid = _status(sup, "b").pid
     sup.request_restart("b")
-    wait_for(lambda: _status(sup, "b").pid not in (None, pid)
-             and _status(sup, "b").state == State.HEALTHY, what="b restarted")
+    wait_for(
+        lambda: (
+            _status(sup, "b").pid not in (None, pid) and _status(sup, "b").state == State.HEALTHY
+        ),
+        what="b restarted",
+    )
     assert len(sup.logs("b")) >= 2
     pids = [s.pid for s in sup.snapshot()]
     assert thread.stop(timeout=20) == 0
@@ -49,8 +54,10 @@ def test_commands_from_another_thread_and_orderly_stop(tmp_path: Path) -> None:
     assert still_alive_after([p for p in pids if p]) == []
 
 
-@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
-                    reason="signal handlers need the main thread")
+@pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread(),
+    reason="signal handlers need the main thread",
+)
 def test_sigterm_to_the_process_stops_the_background_supervisor(tmp_path: Path) -> None:
     sup = Supervisor(settings(tmp_path), [py("a", SLEEP)], network=False)
     thread = SupervisorThread(sup)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devkit.runstate import read_state
+from devkit.core.runstate import read_state
 from tests.support.devkit_proc import (
     Output,
     alive,
@@ -25,26 +25,41 @@ from tests.support.ports import free_port
 from tests.support.standins import make_project, py_command
 from tests.support.wait import wait_for
 
-SERVE = ("import socket, sys, time; s = socket.socket(); "
-         "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
-         "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); print('listening', flush=True); "
-         "time.sleep(600)")
+SERVE = (
+    "import socket, sys, time; s = socket.socket(); "
+    "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+    "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); print('listening', flush=True); "
+    "time.sleep(600)"
+)
 # a child that ignores SIGTERM and has a grandchild: only group SIGKILL gets rid of both
-STUBBORN = ("import signal, subprocess, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
-            "print('stubborn ready', flush=True); time.sleep(600)")
+STUBBORN = (
+    "import signal, subprocess, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
+    "print('stubborn ready', flush=True); time.sleep(600)"
+)
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[tuple[Path, int, int]]:
     web_port, metro_port = free_port(), free_port()
-    root = make_project(tmp_path / "proj", {
-        "web": {"command": py_command(SERVE) + f" {web_port}",
-                "readiness": {"tcp": f"127.0.0.1:{web_port}"}, "required": True},
-        "stubborn": {"command": py_command(STUBBORN), "depends_on": ["web"],
-                     "readiness": {"log": "stubborn ready"}},
-    }, components=("metro",), expo_client=True,
-        env={"METRO_PORT": str(metro_port), "PORT": str(free_port())})
+    root = make_project(
+        tmp_path / "proj",
+        {
+            "web": {
+                "command": py_command(SERVE) + f" {web_port}",
+                "readiness": {"tcp": f"127.0.0.1:{web_port}"},
+                "required": True,
+            },
+            "stubborn": {
+                "command": py_command(STUBBORN),
+                "depends_on": ["web"],
+                "readiness": {"log": "stubborn ready"},
+            },
+        },
+        components=("metro",),
+        expo_client=True,
+        env={"METRO_PORT": str(metro_port), "PORT": str(free_port())},
+    )
     yield root, web_port, metro_port
     kill_everything_recorded(root)
 
@@ -53,13 +68,16 @@ def _start_healthy(root: Path) -> tuple[subprocess.Popen[str], Output, list[int]
     proc = devkit(root, "up", "--headless")
     out = Output(proc)
     out.wait("all components healthy")
-    tree = wait_for(lambda: (t := process_tree(proc.pid)) and len(t) >= 5 and t, 10,
-                    what="devkit, web, stubborn + grandchild, metro")
+    tree = wait_for(
+        lambda: (t := process_tree(proc.pid)) and len(t) >= 5 and t,
+        10,
+        what="devkit, web, stubborn + grandchild, metro",
+    )
     return proc, out, tree
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
-def test_signal_gives_ordered_shutdown_and_leaves_no_process(project, sig) -> None:  # noqa: ANN001
+def test_signal_gives_ordered_shutdown_and_leaves_no_process(project, sig) -> None:
     root, web_port, metro_port = project
     proc, out, tree = _start_healthy(root)
     assert out.has(f"exp://127.0.0.1:{metro_port}")  # the summary of device URLs
@@ -75,11 +93,13 @@ def test_signal_gives_ordered_shutdown_and_leaves_no_process(project, sig) -> No
     assert read_state(root / ".devkit") is None  # clean exit clears the run state
 
 
-def test_second_ctrl_c_forces(project) -> None:  # noqa: ANN001
+def test_second_ctrl_c_forces(project) -> None:
     root, _, _ = project
     (root / "pyproject.toml").write_text(
-        (root / "pyproject.toml").read_text().replace("shutdown_timeout = 3",
-                                                      "shutdown_timeout = 60"))
+        (root / "pyproject.toml")
+        .read_text()
+        .replace("shutdown_timeout = 3", "shutdown_timeout = 60")
+    )
     proc, out, tree = _start_healthy(root)
     proc.send_signal(signal.SIGINT)
     out.wait("stubborn stopping")
@@ -89,7 +109,7 @@ def test_second_ctrl_c_forces(project) -> None:  # noqa: ANN001
     assert alive(tree) == []
 
 
-def test_kill_9_of_devkit_then_down_cleans_up(project) -> None:  # noqa: ANN001
+def test_kill_9_of_devkit_then_down_cleans_up(project) -> None:
     root, _, _ = project
     proc, _out, tree = _start_healthy(root)
     proc.kill()
@@ -105,7 +125,7 @@ def test_kill_9_of_devkit_then_down_cleans_up(project) -> None:  # noqa: ANN001
     assert "nothing left" in again.stdout
 
 
-def test_kill_9_of_devkit_then_up_cleans_up_and_starts(project) -> None:  # noqa: ANN001
+def test_kill_9_of_devkit_then_up_cleans_up_and_starts(project) -> None:
     root, _, _ = project
     proc, _out, tree = _start_healthy(root)
     proc.kill()
@@ -121,7 +141,7 @@ def test_kill_9_of_devkit_then_up_cleans_up_and_starts(project) -> None:  # noqa
     assert alive(tree2) == []
 
 
-def test_second_up_says_already_running_and_status_and_down_work(project) -> None:  # noqa: ANN001
+def test_second_up_says_already_running_and_status_and_down_work(project) -> None:
     root, web_port, _ = project
     proc, _out, tree = _start_healthy(root)
     second = run_devkit(root, "up", "--headless")
@@ -140,10 +160,11 @@ def test_second_up_says_already_running_and_status_and_down_work(project) -> Non
     assert alive(tree) == []
 
 
-def test_port_conflict_names_the_holder_and_starts_nothing(project) -> None:  # noqa: ANN001
+def test_port_conflict_names_the_holder_and_starts_nothing(project) -> None:
     root, _, metro_port = project
-    holder = subprocess.Popen([sys.executable, "-c", SERVE, str(metro_port)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", SERVE, str(metro_port)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout and holder.stdout.readline().strip() == "listening"
         result = run_devkit(root, "up", "--headless")
@@ -156,7 +177,7 @@ def test_port_conflict_names_the_holder_and_starts_nothing(project) -> None:  # 
         holder.wait()
 
 
-def test_malformed_env_is_a_clear_error(project) -> None:  # noqa: ANN001
+def test_malformed_env_is_a_clear_error(project) -> None:
     root, _, _ = project
     with open(root / ".env", "a") as env:
         env.write("this line is wrong\n")
@@ -167,8 +188,9 @@ def test_malformed_env_is_a_clear_error(project) -> None:  # noqa: ANN001
 
 
 def test_required_process_that_cannot_start_fails_the_run(tmp_path: Path) -> None:
-    root = make_project(tmp_path / "p", {
-        "db": {"command": "/nonexistent/binary --serve", "required": True}})
+    root = make_project(
+        tmp_path / "p", {"db": {"command": "/nonexistent/binary --serve", "required": True}}
+    )
     result = run_devkit(root, "up", "--headless")
     assert result.returncode == 1
     assert "cannot run '/nonexistent/binary'" in result.stdout
@@ -177,8 +199,10 @@ def test_required_process_that_cannot_start_fails_the_run(tmp_path: Path) -> Non
 def test_first_run_creates_env_from_example(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", {"job": {"command": py_command("print('hi')")}})
     (root / ".env").unlink()
-    (root / ".env.example").write_text("JWT_SECRET=dev_secret_change_in_production\n"
-                                       "POSTGRES_PASSWORD=change_me\nDEVKIT_LAN_HOST=127.0.0.1\n")
+    (root / ".env.example").write_text(
+        "JWT_SECRET=dev_secret_change_in_production\n"
+        "POSTGRES_PASSWORD=change_me\nDEVKIT_LAN_HOST=127.0.0.1\n"
+    )
     proc = devkit(root, "up", "--headless")
     out = Output(proc)
     out.wait("created .env from .env.example")
@@ -187,4 +211,3 @@ def test_first_run_creates_env_from_example(tmp_path: Path) -> None:
     text = (root / ".env").read_text()
     assert "dev_secret_change_in_production" not in text and "change_me" not in text
     assert (root / ".env").stat().st_mode & 0o777 == 0o600
-

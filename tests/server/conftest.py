@@ -21,8 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def server_config(migrated_url: str, tmp_path: Path) -> Config:
     """A test Config on a fresh database with every migration applied."""
-    return Config(database_url=migrated_url, jwt_secret=secrets.token_urlsafe(48), app_env="test",
-                  log_dir=tmp_path / "logs", log_level="INFO")
+    return Config(
+        database_url=migrated_url,
+        jwt_secret=secrets.token_urlsafe(48),
+        app_env="test",
+        log_dir=tmp_path / "logs",
+        log_level="INFO",
+    )
 
 
 @pytest.fixture

@@ -9,9 +9,11 @@ from flask.testing import FlaskClient
 
 
 def routes(app: Flask, prefix: str) -> set[tuple[str, frozenset[str]]]:
-    return {(rule.rule.removeprefix(prefix), frozenset(rule.methods or ()))
-            for rule in app.url_map.iter_rules()
-            if rule.rule.startswith(prefix + "/")}
+    return {
+        (rule.rule.removeprefix(prefix), frozenset(rule.methods or ()))
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(prefix + "/")
+    }
 
 
 def test_same_route_table(app: Flask) -> None:
@@ -40,5 +42,6 @@ def test_alias_behaves_like_v1(client: FlaskClient) -> None:
     assert [n["title"] for n in listed["items"]] == ["hello"]
     assert client.get("/api/notes", headers=headers).get_json() == listed
     # failures are the same too
-    assert client.get("/api/auth/me").status_code == client.get("/api/v1/auth/me").status_code \
-        == 401
+    assert (
+        client.get("/api/auth/me").status_code == client.get("/api/v1/auth/me").status_code == 401
+    )

@@ -63,7 +63,9 @@ def test_register_returns_token_and_user(client: Any) -> None:
     assert me.get_json() == {"user": body["user"]}
 
 
-def test_register_stores_an_argon2_hash_not_the_password(client: Any, server_config: Config) -> None:
+def test_register_stores_an_argon2_hash_not_the_password(
+    client: Any, server_config: Config
+) -> None:
     register(client, "hashme")
     with psycopg.connect(server_config.database_url) as conn:
         (stored,) = conn.execute(
@@ -80,7 +82,9 @@ def test_duplicate_username_is_409_case_insensitively(client: Any) -> None:
         response = register(client, name, "another password")
         assert response.status_code == 409
         assert error_of(response) | {"message": ""} == {
-            "code": "username_taken", "message": "", "field": "username"
+            "code": "username_taken",
+            "message": "",
+            "field": "username",
         }
 
 
@@ -245,8 +249,13 @@ def test_tampered_tokens_are_401(client: Any, server_config: Config) -> None:
     other_secret = jwt.encode(claims, "x" * 48, algorithm="HS256")
     alg_none = _b64({"alg": "none", "typ": "JWT"}) + "." + payload + "."
     hs512 = jwt.encode(claims, server_config.jwt_secret, algorithm="HS512")
-    for bad in (f"{header}.{forged_sub}.{signature}", f"{header}.{payload}.{flipped}",
-                other_secret, alg_none, hs512):
+    for bad in (
+        f"{header}.{forged_sub}.{signature}",
+        f"{header}.{payload}.{flipped}",
+        other_secret,
+        alg_none,
+        hs512,
+    ):
         assert_unauthorized(_me(client, bearer(bad)))
     assert _me(client, bearer(token)).status_code == 200
 
@@ -272,8 +281,9 @@ def test_tokens_with_bad_claims_are_401(
         now = int(time.time())
         header = _b64({"alg": "HS256", "typ": "JWT"})
         body = _b64({"sub": 5, "iat": now, "exp": now + 600})
-        sig = hmac.new(server_config.jwt_secret.encode(), f"{header}.{body}".encode(),
-                       hashlib.sha256).digest()
+        sig = hmac.new(
+            server_config.jwt_secret.encode(), f"{header}.{body}".encode(), hashlib.sha256
+        ).digest()
         token = f"{header}.{body}." + base64.urlsafe_b64encode(sig).decode().rstrip("=")
     else:
         token = make_token(server_config, **claims)

@@ -27,10 +27,12 @@ def test_commit_rollback_and_dict_rows(app: Flask) -> None:
     assert rows == [{"username": "kept"}]
 
 
-def test_unreachable_database_is_api_error_503(server_config: Config,
-                                               make_app: Callable[..., Flask]) -> None:
+def test_unreachable_database_is_api_error_503(
+    server_config: Config, make_app: Callable[..., Flask]
+) -> None:
     down = dataclasses.replace(
-        server_config, database_url=f"postgresql://nobody:x@127.0.0.1:{free_port()}/none")
+        server_config, database_url=f"postgresql://nobody:x@127.0.0.1:{free_port()}/none"
+    )
     app = make_app(down)
     with app.app_context():
         database = db.get_database()

@@ -21,8 +21,9 @@ def own_cluster() -> Iterator[ThrowawayCluster]:
         yield cluster
 
 
-def test_status_follows_the_database(own_cluster: ThrowawayCluster, tmp_path: Path,
-                                     run_server: Callable[..., LiveServer]) -> None:
+def test_status_follows_the_database(
+    own_cluster: ThrowawayCluster, tmp_path: Path, run_server: Callable[..., LiveServer]
+) -> None:
     url = own_cluster.url(own_cluster.create_database())
     migrations.apply_pending(url)
     server = run_server(server_env(url, tmp_path / "logs"))
@@ -35,8 +36,9 @@ def test_status_follows_the_database(own_cluster: ThrowawayCluster, tmp_path: Pa
     body = server.http.get("/status").json()
     assert (body["status"], body["db"]) == ("degraded", "down")
     # other routes that need the database fail cleanly too (503 JSON, not 500)
-    response = server.http.post("/api/v1/auth/login",
-                                json={"username": "someone", "password": "whatever-123"})
+    response = server.http.post(
+        "/api/v1/auth/login", json={"username": "someone", "password": "whatever-123"}
+    )
     assert response.status_code == 503, response.text
     assert response.json()["error"]["code"] == "db_unavailable"
 
@@ -46,8 +48,9 @@ def test_status_follows_the_database(own_cluster: ThrowawayCluster, tmp_path: Pa
     assert server.http.get("/status").json()["db"] == "ok"
 
 
-def test_starts_while_the_database_is_down(own_cluster: ThrowawayCluster, tmp_path: Path,
-                                           run_server: Callable[..., LiveServer]) -> None:
+def test_starts_while_the_database_is_down(
+    own_cluster: ThrowawayCluster, tmp_path: Path, run_server: Callable[..., LiveServer]
+) -> None:
     url = own_cluster.url(own_cluster.create_database())
     migrations.apply_pending(url)
     own_cluster.stop()

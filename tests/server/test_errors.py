@@ -30,20 +30,27 @@ def test_wrong_method_is_json_405_with_allow(client: FlaskClient) -> None:
     assert "GET" in response.headers["Allow"]
 
 
-def test_oversized_body_is_json_413(server_config: Config,
-                                    make_app: Callable[..., Flask]) -> None:
+def test_oversized_body_is_json_413(server_config: Config, make_app: Callable[..., Flask]) -> None:
     app = make_app(server_config, max_body_bytes=100)
     client = app.test_client()
-    error = assert_error(client.post("/api/v1/auth/login", data=b"x" * 101,
-                                     content_type="application/json"), 413, "payload_too_large")
+    error = assert_error(
+        client.post("/api/v1/auth/login", data=b"x" * 101, content_type="application/json"),
+        413,
+        "payload_too_large",
+    )
     assert "100" in error["message"]
     # at the limit the body is read normally (whatever the route then says, it is not 413)
-    assert client.post("/api/v1/auth/login", data=b"x" * 100,
-                       content_type="application/json").status_code != 413
+    assert (
+        client.post(
+            "/api/v1/auth/login", data=b"x" * 100, content_type="application/json"
+        ).status_code
+        != 413
+    )
 
 
-def test_api_error_and_unexpected_errors(server_config: Config,
-                                         make_app: Callable[..., Flask]) -> None:
+def test_api_error_and_unexpected_errors(
+    server_config: Config, make_app: Callable[..., Flask]
+) -> None:
     app = make_app(server_config)
 
     @app.get("/boom/api")
@@ -57,6 +64,7 @@ def test_api_error_and_unexpected_errors(server_config: Config,
     @app.get("/boom/badjson")
     def badjson() -> dict:
         from flask import request
+
         return request.get_json()  # Flask's own 400 for unparsable JSON
 
     client = app.test_client()
@@ -65,5 +73,8 @@ def test_api_error_and_unexpected_errors(server_config: Config,
     response = client.get("/boom/bug")
     error = assert_error(response, 500, "internal_error")
     assert "secret internals" not in response.get_data(as_text=True)
-    assert_error(client.get("/boom/badjson", data=b"{nope", content_type="application/json"),
-                 400, "bad_request")
+    assert_error(
+        client.get("/boom/badjson", data=b"{nope", content_type="application/json"),
+        400,
+        "bad_request",
+    )

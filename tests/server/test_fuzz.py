@@ -46,13 +46,18 @@ def fuzz_app(server_config: Config, make_app: Callable[..., Flask]) -> Flask:
 def fuzz_user(fuzz_app: Flask) -> dict[str, str]:
     """A registered user owning a few notes (low ids, so generated ids sometimes hit)."""
     client = fuzz_app.test_client()
-    response = client.post("/api/v1/auth/register",
-                           json={"username": "fuzzer", "password": "fuzz-password"})
+    response = client.post(
+        "/api/v1/auth/register", json={"username": "fuzzer", "password": "fuzz-password"}
+    )
     assert response.status_code == 201
     headers = {"Authorization": f"Bearer {response.get_json()['token']}"}
     for i in range(5):
-        assert client.post("/api/v1/notes", json={"title": f"seed {i}", "body": "b"},
-                           headers=headers).status_code == 201
+        assert (
+            client.post(
+                "/api/v1/notes", json={"title": f"seed {i}", "body": "b"}, headers=headers
+            ).status_code
+            == 201
+        )
     return headers
 
 

@@ -29,7 +29,9 @@ def test_access_line_per_request(client, server_config: Config) -> None:
     assert generated and generated != "abc-123"
     lines = access_lines(server_config.log_dir / "combined.log")
     assert [(e["method"], e["path"], e["status"], e["request_id"]) for e in lines] == [
-        ("GET", "/status", 200, "abc-123"), ("GET", "/nowhere", 404, generated)]
+        ("GET", "/status", 200, "abc-123"),
+        ("GET", "/nowhere", 404, generated),
+    ]
     for entry in lines:
         assert isinstance(entry["duration_ms"], float) and entry["duration_ms"] >= 0
         assert entry["level"] == "INFO" and entry["ts"].endswith("+00:00")
@@ -71,8 +73,9 @@ def test_blueprint_logger_writes_json(app: Flask, server_config: Config) -> None
     assert (entry["message"], entry["level"], entry["user_id"]) == ("note this", "WARNING", 7)
 
 
-def test_development_console_is_readable(server_config: Config,
-                                         make_app: Callable[..., Flask], capsys) -> None:
+def test_development_console_is_readable(
+    server_config: Config, make_app: Callable[..., Flask], capsys
+) -> None:
     app = make_app(server_config, app_env="development")
     app.test_client().get("/status", headers={"X-Request-ID": "rid-1"})
     out = capsys.readouterr().out
@@ -92,12 +95,17 @@ def test_library_repeats_are_one_line_and_rate_limited() -> None:
     assert quiet.filter(record("a different warning"))
 
 
-def test_health_probes_are_logged_quietly(server_config: Config,
-                                          make_app: Callable[..., Flask]) -> None:
+def test_health_probes_are_logged_quietly(
+    server_config: Config, make_app: Callable[..., Flask]
+) -> None:
     """devkit probes /status every 2 s with X-Health-Check: those lines stay at DEBUG."""
     client = make_app(server_config).test_client()
-    assert client.get("/status", headers={"X-Health-Check": "devkit",
-                                          "X-Request-ID": "probe-1"}).status_code == 200
+    assert (
+        client.get(
+            "/status", headers={"X-Health-Check": "devkit", "X-Request-ID": "probe-1"}
+        ).status_code
+        == 200
+    )
     assert client.get("/status", headers={"X-Request-ID": "person-1"}).status_code == 200
     ids = [e.get("request_id") for e in read_lines(server_config.log_dir / "combined.log")]
     assert "person-1" in ids and "probe-1" not in ids

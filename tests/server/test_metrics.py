@@ -23,8 +23,10 @@ def samples(client: FlaskClient) -> dict[tuple[str, tuple], float]:
 
 
 def requests_total(found: dict, route: str, status: str, method: str = "GET") -> float:
-    key = ("aios_http_requests_total",
-           tuple(sorted({"route": route, "status": status, "method": method}.items())))
+    key = (
+        "aios_http_requests_total",
+        tuple(sorted({"route": route, "status": status, "method": method}.items())),
+    )
     return found.get(key, 0.0)
 
 
@@ -36,8 +38,10 @@ def test_counts_by_route_and_status(client: FlaskClient) -> None:
     found = samples(client)
     assert requests_total(found, "/status", "200") == 2
     assert requests_total(found, "unmatched", "404") == 1
-    latency_count = ("aios_http_request_duration_seconds_count",
-                     (("method", "GET"), ("route", "/status")))
+    latency_count = (
+        "aios_http_request_duration_seconds_count",
+        (("method", "GET"), ("route", "/status")),
+    )
     assert found[latency_count] == 2
 
 
@@ -46,14 +50,14 @@ def test_routes_with_parameters_share_one_label(client: FlaskClient) -> None:
     client.get("/api/v1/notes/1")
     client.get("/api/v1/notes/2")
     found = samples(client)
-    routes = {dict(labels).get("route") for (name, labels) in found
-              if name == "aios_http_requests_total"}
+    routes = {
+        dict(labels).get("route") for (name, labels) in found if name == "aios_http_requests_total"
+    }
     assert not any(r.startswith("/api/v1/notes/") and "<" not in r for r in routes if r)
     assert any(r in rules for r in routes if r)
 
 
-def test_errors_and_pool_figures(server_config: Config,
-                                 make_app: Callable[..., Flask]) -> None:
+def test_errors_and_pool_figures(server_config: Config, make_app: Callable[..., Flask]) -> None:
     app = make_app(server_config, db_pool_min=1, db_pool_max=4)
 
     @app.get("/bug")
@@ -71,8 +75,7 @@ def test_errors_and_pool_figures(server_config: Config,
     assert found[("aios_db_pool_size", ())] >= 1
 
 
-def test_apps_do_not_share_counters(server_config: Config,
-                                    make_app: Callable[..., Flask]) -> None:
+def test_apps_do_not_share_counters(server_config: Config, make_app: Callable[..., Flask]) -> None:
     one, two = make_app(server_config).test_client(), make_app(server_config).test_client()
     one.get("/status")
     assert requests_total(samples(one), "/status", "200") == 1

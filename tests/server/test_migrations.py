@@ -28,8 +28,10 @@ def test_apply_then_no_changes(pg_url: str) -> None:
     assert migrations.pending(pg_url) == []
     assert migrations.migration_status(pg_url) == [(n, True) for n in names()]
     with psycopg.connect(pg_url) as conn:
-        tables = {r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        tables = {
+            r[0]
+            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
         recorded = [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY 1")]
     assert {"users", "notes", "schema_migrations"} <= tables
     assert recorded == names()
@@ -38,8 +40,9 @@ def test_apply_then_no_changes(pg_url: str) -> None:
 def test_schema_contract(pg_url: str) -> None:
     migrations.apply_pending(pg_url)
     with psycopg.connect(pg_url) as conn:
-        user_id = conn.execute("INSERT INTO users (username, password_hash) VALUES "
-                               "('Ann', 'h') RETURNING id").fetchone()[0]
+        user_id = conn.execute(
+            "INSERT INTO users (username, password_hash) VALUES ('Ann', 'h') RETURNING id"
+        ).fetchone()[0]
         with pytest.raises(psycopg.errors.UniqueViolation):
             with conn.transaction():
                 conn.execute("INSERT INTO users (username, password_hash) VALUES ('ann', 'h')")
@@ -55,8 +58,7 @@ def test_a_failing_migration_rolls_back_alone(pg_url: str, tmp_path: Path) -> No
     (tmp_path / "0002_bad.sql").write_text("CREATE TABLE b (x int); SELECT nonsense_fn();")
     with pytest.raises(psycopg.Error):
         migrations.apply_pending(pg_url, tmp_path)
-    assert migrations.migration_status(pg_url, tmp_path) == [("0001_ok", True),
-                                                             ("0002_bad", False)]
+    assert migrations.migration_status(pg_url, tmp_path) == [("0001_ok", True), ("0002_bad", False)]
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT to_regclass('b')").fetchone()[0] is None
     (tmp_path / "0002_bad.sql").write_text("CREATE TABLE b (x int);")
@@ -73,8 +75,15 @@ def test_command_line(pg_url: str) -> None:
     env = {**os.environ, "DATABASE_URL": pg_url}
 
     def run() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "server.migrations"], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "server.migrations"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
     first = run()
     assert first.returncode == 0, first.stderr
     assert first.stdout.split() == [w for n in names() for w in ("applied", n)]

@@ -19,15 +19,21 @@ def users(client: Any) -> dict[str, dict[str, str]]:
     """Two registered users, "a" and "b", as ready-to-send Authorization headers."""
     out = {}
     for key in ("a", "b"):
-        response = client.post(f"{API}/auth/register",
-                               json={"username": f"user_{key}", "password": "password-123"})
+        response = client.post(
+            f"{API}/auth/register", json={"username": f"user_{key}", "password": "password-123"}
+        )
         assert response.status_code == 201
         out[key] = {"Authorization": f"Bearer {response.get_json()['token']}"}
     return out
 
 
-def create(client: Any, headers: dict[str, str], title: str = "t", body: str | None = None,
-           prefix: str = API) -> dict[str, Any]:
+def create(
+    client: Any,
+    headers: dict[str, str],
+    title: str = "t",
+    body: str | None = None,
+    prefix: str = API,
+) -> dict[str, Any]:
     payload = {"title": title} if body is None else {"title": title, "body": body}
     response = client.post(f"{prefix}/notes", json=payload, headers=headers)
     assert response.status_code == 201, response.get_json()
@@ -61,7 +67,8 @@ def test_create_get_update_delete(client: Any, users: dict[str, dict[str, str]])
     assert (updated["title"], updated["body"]) == ("Groceries", "eggs, milk")
     assert updated["created_at"] == note["created_at"]
     assert datetime.fromisoformat(updated["updated_at"]) > datetime.fromisoformat(
-        note["updated_at"])
+        note["updated_at"]
+    )
     assert client.get(f"{API}/notes/{note['id']}", headers=a).get_json() == updated
 
     retitled = client.patch(f"{API}/notes/{note['id']}", json={"title": "Shop"}, headers=a)
@@ -69,9 +76,11 @@ def test_create_get_update_delete(client: Any, users: dict[str, dict[str, str]])
 
     deleted = client.delete(f"{API}/notes/{note['id']}", headers=a)
     assert deleted.status_code == 204 and deleted.data == b""
-    for again in (client.get(f"{API}/notes/{note['id']}", headers=a),
-                  client.delete(f"{API}/notes/{note['id']}", headers=a),
-                  client.patch(f"{API}/notes/{note['id']}", json={"title": "x"}, headers=a)):
+    for again in (
+        client.get(f"{API}/notes/{note['id']}", headers=a),
+        client.delete(f"{API}/notes/{note['id']}", headers=a),
+        client.patch(f"{API}/notes/{note['id']}", json={"title": "x"}, headers=a),
+    ):
         assert again.status_code == 404
         assert error_of(again)["code"] == "not_found"
 
@@ -81,8 +90,9 @@ def test_body_defaults_to_empty(client: Any, users: dict[str, dict[str, str]]) -
 
 
 def test_unknown_fields_are_ignored(client: Any, users: dict[str, dict[str, str]]) -> None:
-    response = client.post(f"{API}/notes", json={"title": "x", "id": 999, "user_id": 1},
-                           headers=users["a"])
+    response = client.post(
+        f"{API}/notes", json={"title": "x", "id": 999, "user_id": 1}, headers=users["a"]
+    )
     assert response.status_code == 201
     assert response.get_json()["id"] != 999
 
@@ -92,8 +102,7 @@ def test_missing_and_huge_ids_are_404(client: Any, users: dict[str, dict[str, st
         for method in ("get", "delete"):
             response = getattr(client, method)(f"{API}/notes/{note_id}", headers=users["a"])
             assert response.status_code == 404, (method, note_id)
-        response = client.patch(f"{API}/notes/{note_id}", json={"title": "x"},
-                                headers=users["a"])
+        response = client.patch(f"{API}/notes/{note_id}", json={"title": "x"}, headers=users["a"])
         assert response.status_code == 404
 
 
@@ -102,8 +111,13 @@ def test_missing_and_huge_ids_are_404(client: Any, users: dict[str, dict[str, st
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("get", "/notes"), ("post", "/notes"), ("get", "/notes/1"), ("patch", "/notes/1"),
-     ("delete", "/notes/1")],
+    [
+        ("get", "/notes"),
+        ("post", "/notes"),
+        ("get", "/notes/1"),
+        ("patch", "/notes/1"),
+        ("delete", "/notes/1"),
+    ],
 )
 def test_notes_need_a_token(client: Any, method: str, path: str) -> None:
     for prefix in (API, "/api"):
@@ -121,13 +135,17 @@ def test_users_see_only_their_own_notes(client: Any, users: dict[str, dict[str, 
     assert client.patch(url, json={"title": "hacked"}, headers=b).status_code == 404
     assert client.delete(url, headers=b).status_code == 404
     # The 404 is the same as for a note that never existed.
-    assert client.get(url, headers=b).get_json() == client.get(
-        f"{API}/notes/987654", headers=b).get_json()
+    assert (
+        client.get(url, headers=b).get_json()
+        == client.get(f"{API}/notes/987654", headers=b).get_json()
+    )
     assert client.get(url, headers=a).get_json() == note  # untouched
     assert [n["id"] for n in client.get(f"{API}/notes", headers=b).get_json()["items"]] == [
-        mine["id"]]
+        mine["id"]
+    ]
     assert [n["id"] for n in client.get(f"{API}/notes", headers=a).get_json()["items"]] == [
-        note["id"]]
+        note["id"]
+    ]
 
 
 # -- pagination ---------------------------------------------------------------------------------
@@ -207,10 +225,21 @@ def _b64(text: str) -> str:
 
 @pytest.mark.parametrize(
     "cursor",
-    ["", "!!!", "a", "%%", _b64("garbage"), _b64("2024-01-01T00:00:00+00:00"),
-     _b64("2024-01-01T00:00:00|5"), _b64("not a date|5"), _b64("2024-01-01T00:00:00+00:00|x"),
-     _b64(f"2024-01-01T00:00:00+00:00|{2**63}"), _b64("2024-01-01T00:00:00+00:00|-1"),
-     "x" * 500, base64.urlsafe_b64encode(b"\xff\xfe|1").decode()],
+    [
+        "",
+        "!!!",
+        "a",
+        "%%",
+        _b64("garbage"),
+        _b64("2024-01-01T00:00:00+00:00"),
+        _b64("2024-01-01T00:00:00|5"),
+        _b64("not a date|5"),
+        _b64("2024-01-01T00:00:00+00:00|x"),
+        _b64(f"2024-01-01T00:00:00+00:00|{2**63}"),
+        _b64("2024-01-01T00:00:00+00:00|-1"),
+        "x" * 500,
+        base64.urlsafe_b64encode(b"\xff\xfe|1").decode(),
+    ],
 )
 def test_bad_cursor_is_400(client: Any, users: dict[str, dict[str, str]], cursor: str) -> None:
     response = client.get(f"{API}/notes", query_string={"cursor": cursor}, headers=users["a"])
@@ -295,8 +324,12 @@ def test_api_alias_serves_the_same_notes(client: Any, users: dict[str, dict[str,
     assert client.get(f"/api/notes/{note['id']}", headers=a).get_json() == note
     listed = client.get("/api/notes?limit=1", headers=a).get_json()
     assert listed == client.get(f"{API}/notes?limit=1", headers=a).get_json()
-    assert client.patch(f"/api/notes/{note['id']}", json={"title": "renamed"},
-                        headers=a).get_json()["title"] == "renamed"
+    assert (
+        client.patch(f"/api/notes/{note['id']}", json={"title": "renamed"}, headers=a).get_json()[
+            "title"
+        ]
+        == "renamed"
+    )
     assert client.get(f"/api/notes/{note['id']}", headers=users["b"]).status_code == 404
     assert client.get("/api/notes?limit=0", headers=a).status_code == 400
     assert client.delete(f"/api/notes/{note['id']}", headers=a).status_code == 204

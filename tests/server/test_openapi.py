@@ -34,8 +34,12 @@ def app_operations(app: Flask) -> set[tuple[str, str]]:
 
 
 def document_operations(doc: dict[str, Any]) -> set[tuple[str, str]]:
-    return {(path, method) for path, item in doc["paths"].items()
-            for method in item if method in HTTP_METHODS}
+    return {
+        (path, method)
+        for path, item in doc["paths"].items()
+        for method in item
+        if method in HTTP_METHODS
+    }
 
 
 def iter_operations(doc: dict[str, Any]):
@@ -62,15 +66,21 @@ def test_document_and_url_map_agree(app: Flask, client: Any) -> None:
     assert served - documented == set(), "routes missing from /openapi.json"
     assert documented - served == set(), "documented operations the app does not serve"
     # The essentials are present (guards against both sides being empty or wrong alike).
-    for path in ("/status", "/metrics", "/openapi.json", "/api/v1/auth/register",
-                 "/api/auth/login", "/api/v1/notes/{note_id}", "/api/notes"):
+    for path in (
+        "/status",
+        "/metrics",
+        "/openapi.json",
+        "/api/v1/auth/register",
+        "/api/auth/login",
+        "/api/v1/notes/{note_id}",
+        "/api/notes",
+    ):
         assert path in doc["paths"], path
 
 
 def test_the_agreement_check_catches_an_undocumented_route(app: Flask) -> None:
     app.add_url_rule("/api/v1/secret", "secret", lambda: "hidden")
-    assert ("/api/v1/secret", "get") in app_operations(app) - document_operations(
-        build_document())
+    assert ("/api/v1/secret", "get") in app_operations(app) - document_operations(build_document())
 
 
 def test_document_is_valid_openapi() -> None:
@@ -104,7 +114,10 @@ def test_every_reference_resolves_and_ids_are_unique() -> None:
 def test_operations_document_their_error_responses() -> None:
     doc = build_document()
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
     error_schema = doc["components"]["schemas"]["Error"]["properties"]["error"]
     assert set(error_schema["required"]) == {"code", "message", "field"}
     for path, method, op in iter_operations(doc):
@@ -132,10 +145,14 @@ def test_operations_document_their_error_responses() -> None:
 
 def test_alias_paths_mirror_the_versioned_ones() -> None:
     doc = build_document()
-    versioned = {p[len("/api/v1"):]: item for p, item in doc["paths"].items()
-                 if p.startswith("/api/v1/")}
-    aliases = {p[len("/api"):]: item for p, item in doc["paths"].items()
-               if p.startswith("/api/") and not p.startswith("/api/v1/")}
+    versioned = {
+        p[len("/api/v1") :]: item for p, item in doc["paths"].items() if p.startswith("/api/v1/")
+    }
+    aliases = {
+        p[len("/api") :]: item
+        for p, item in doc["paths"].items()
+        if p.startswith("/api/") and not p.startswith("/api/v1/")
+    }
     assert versioned.keys() == aliases.keys()
     for path, item in versioned.items():
         alias = aliases[path]
@@ -150,15 +167,23 @@ def test_documented_limits_match_the_server(client: Any) -> None:
     schemas = build_document()["components"]["schemas"]
     title_max = schemas["NoteCreate"]["properties"]["title"]["maxLength"]
     username = schemas["Credentials"]["properties"]["username"]
-    ok = client.post("/api/v1/auth/register",
-                     json={"username": "u" * username["maxLength"], "password": "p" * 8})
+    ok = client.post(
+        "/api/v1/auth/register", json={"username": "u" * username["maxLength"], "password": "p" * 8}
+    )
     assert ok.status_code == 201
-    too_long = client.post("/api/v1/auth/register",
-                           json={"username": "v" * (username["maxLength"] + 1),
-                                 "password": "p" * 8})
+    too_long = client.post(
+        "/api/v1/auth/register",
+        json={"username": "v" * (username["maxLength"] + 1), "password": "p" * 8},
+    )
     assert too_long.status_code == 400
     headers = {"Authorization": f"Bearer {ok.get_json()['token']}"}
-    assert client.post("/api/v1/notes", json={"title": "t" * title_max},
-                       headers=headers).status_code == 201
-    assert client.post("/api/v1/notes", json={"title": "t" * (title_max + 1)},
-                       headers=headers).status_code == 400
+    assert (
+        client.post("/api/v1/notes", json={"title": "t" * title_max}, headers=headers).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            "/api/v1/notes", json={"title": "t" * (title_max + 1)}, headers=headers
+        ).status_code
+        == 400
+    )

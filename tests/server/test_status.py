@@ -24,10 +24,12 @@ def test_status_ok(client: FlaskClient) -> None:
 
 
 def test_app_starts_without_a_database_and_reports_503(
-        server_config: Config, make_app: Callable[..., Flask]) -> None:
+    server_config: Config, make_app: Callable[..., Flask]
+) -> None:
     # nothing listens on this port: the app is still created and answers
     down = dataclasses.replace(
-        server_config, database_url=f"postgresql://nobody:x@127.0.0.1:{free_port()}/none")
+        server_config, database_url=f"postgresql://nobody:x@127.0.0.1:{free_port()}/none"
+    )
     client = make_app(down).test_client()
     response = client.get("/status")
     assert response.status_code == 503

@@ -19,8 +19,9 @@ API = "/api/v1"
 
 @pytest.fixture
 def token_headers(client: Any) -> dict[str, str]:
-    response = client.post(f"{API}/auth/register",
-                           json={"username": "validator", "password": "password-123"})
+    response = client.post(
+        f"{API}/auth/register", json={"username": "validator", "password": "password-123"}
+    )
     assert response.status_code == 201
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
@@ -32,9 +33,14 @@ def note_url(client: Any, token_headers: dict[str, str]) -> str:
 
 
 def body_endpoints(note_url: str) -> list[tuple[str, str]]:
-    return [("post", f"{API}/auth/register"), ("post", f"{API}/auth/login"),
-            ("post", f"{API}/notes"), ("patch", note_url),
-            ("post", "/api/auth/login"), ("post", "/api/notes")]
+    return [
+        ("post", f"{API}/auth/register"),
+        ("post", f"{API}/auth/login"),
+        ("post", f"{API}/notes"),
+        ("patch", note_url),
+        ("post", "/api/auth/login"),
+        ("post", "/api/notes"),
+    ]
 
 
 def error_of(response: Any) -> dict[str, Any]:
@@ -55,7 +61,10 @@ def error_of(response: Any) -> dict[str, Any]:
     ],
 )
 def test_non_json_media_type_is_415(
-    client: Any, token_headers: dict[str, str], note_url: str, content_type: str | None,
+    client: Any,
+    token_headers: dict[str, str],
+    note_url: str,
+    content_type: str | None,
     data: bytes,
 ) -> None:
     headers = dict(token_headers)
@@ -71,9 +80,24 @@ def test_non_json_media_type_is_415(
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"{", b"{'title': 'x'}", b'{"title": "x",}', b"\xff\xfe\xfa", b"NaN",
-     b'{"title": NaN}', b'{"title": Infinity}', b"[" * 100_000 + b"]" * 100_000,
-     b"1" * 5000, b"null", b"[]", b'"a string"', b"42", b"true", b'[{"title": "x"}]'],
+    [
+        b"",
+        b"{",
+        b"{'title': 'x'}",
+        b'{"title": "x",}',
+        b"\xff\xfe\xfa",
+        b"NaN",
+        b'{"title": NaN}',
+        b'{"title": Infinity}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b"1" * 5000,
+        b"null",
+        b"[]",
+        b'"a string"',
+        b"42",
+        b"true",
+        b'[{"title": "x"}]',
+    ],
     ids=lambda d: repr(d[:20]),
 )
 def test_unusable_json_is_400_invalid_json(
@@ -90,8 +114,11 @@ def test_json_with_charset_and_suffix_types_is_accepted(
     client: Any, token_headers: dict[str, str]
 ) -> None:
     for content_type in ("application/json; charset=utf-8", "application/vnd.aios+json"):
-        response = client.post(f"{API}/notes", data=b'{"title": "x"}',
-                               headers=token_headers | {"Content-Type": content_type})
+        response = client.post(
+            f"{API}/notes",
+            data=b'{"title": "x"}',
+            headers=token_headers | {"Content-Type": content_type},
+        )
         assert response.status_code == 201, content_type
 
 
@@ -106,8 +133,9 @@ def test_json_with_charset_and_suffix_types_is_accepted(
 def test_text_postgres_cannot_store_is_400(
     client: Any, token_headers: dict[str, str], raw: bytes, field: str
 ) -> None:
-    response = client.post(f"{API}/notes", data=raw,
-                           headers=token_headers | {"Content-Type": "application/json"})
+    response = client.post(
+        f"{API}/notes", data=raw, headers=token_headers | {"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     error = error_of(response)
     assert (error["code"], error["field"]) == ("validation_error", field)
@@ -115,31 +143,37 @@ def test_text_postgres_cannot_store_is_400(
 
 def test_lone_surrogate_password_is_400(client: Any) -> None:
     for path in ("register", "login"):
-        response = client.post(f"{API}/auth/{path}",
-                               data=b'{"username": "someone", "password": "abc\\ud83dxyz12"}',
-                               headers={"Content-Type": "application/json"})
+        response = client.post(
+            f"{API}/auth/{path}",
+            data=b'{"username": "someone", "password": "abc\\ud83dxyz12"}',
+            headers={"Content-Type": "application/json"},
+        )
         assert response.status_code == 400, path
         assert error_of(response)["field"] == "password"
 
 
 def test_oversized_body_is_413(
-    server_config: Config, make_app: Callable[..., Flask], client: Any,
-    token_headers: dict[str, str], note_url: str,
+    server_config: Config,
+    make_app: Callable[..., Flask],
+    client: Any,
+    token_headers: dict[str, str],
+    note_url: str,
 ) -> None:
     limit = server_config.max_body_bytes
     big = b'{"title": "x", "body": "' + b"y" * limit + b'"}'
     for method, url in body_endpoints(note_url):
-        response = getattr(client, method)(url, data=big,
-                                           headers=token_headers | {
-                                               "Content-Type": "application/json"})
+        response = getattr(client, method)(
+            url, data=big, headers=token_headers | {"Content-Type": "application/json"}
+        )
         assert response.status_code == 413, (method, url)
         assert error_of(response)["code"] == "payload_too_large"
     # A small limit applies to otherwise valid requests too.
     small = make_app(server_config, max_body_bytes=64).test_client()
     ok = small.post(f"{API}/auth/login", json={"username": "validator", "password": "password-123"})
     assert ok.status_code == 200
-    response = small.post(f"{API}/auth/login",
-                          json={"username": "validator", "password": "password-123" * 10})
+    response = small.post(
+        f"{API}/auth/login", json={"username": "validator", "password": "password-123" * 10}
+    )
     assert response.status_code == 413
 
 
@@ -149,8 +183,9 @@ def test_oversized_body_without_content_length_is_413(
     """A streamed (chunked) body has no Content-Length; the limit must still hold."""
     app = make_app(server_config, max_body_bytes=64)
     payload = b'{"username": "' + b"u" * 200 + b'", "password": "password-123"}'
-    environ = EnvironBuilder(path=f"{API}/auth/login", method="POST", data=payload,
-                             content_type="application/json").get_environ()
+    environ = EnvironBuilder(
+        path=f"{API}/auth/login", method="POST", data=payload, content_type="application/json"
+    ).get_environ()
     del environ["CONTENT_LENGTH"]
     environ["HTTP_TRANSFER_ENCODING"] = "chunked"
     environ["wsgi.input_terminated"] = True
@@ -178,7 +213,10 @@ def test_string_field_rules(app: Flask) -> None:
             with pytest.raises(ApiError) as caught:
                 string_field(data, "a", min_len=1, max_len=3, **kwargs)
             assert (caught.value.status, caught.value.code, caught.value.field) == (
-                400, "validation_error", "a")
+                400,
+                "validation_error",
+                "a",
+            )
 
 
 @pytest.mark.parametrize(

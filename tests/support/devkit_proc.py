@@ -11,21 +11,31 @@ from pathlib import Path
 
 import psutil
 
-from devkit.runstate import read_state
+from devkit.core.runstate import read_state
 from tests.support.wait import wait_for
 
 
 def devkit(root: Path, *args: str, **kwargs: object) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
-    return subprocess.Popen([sys.executable, "-m", "devkit", "--root", str(root), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env, start_new_session=True, **kwargs)  # type: ignore[arg-type]
+    return subprocess.Popen(
+        [sys.executable, "-m", "devkit", "--root", str(root), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+        **kwargs,
+    )  # type: ignore[arg-type]
 
 
 def run_devkit(root: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "devkit", "--root", str(root), *args],
-                          capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "NO_COLOR": "1"})
+    return subprocess.run(
+        [sys.executable, "-m", "devkit", "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
 
 
 class Output:
@@ -48,15 +58,17 @@ class Output:
     def wait(self, text: str, timeout: float = 20) -> None:
         """Until `text` is printed; fails at once (with the output) when devkit exits first."""
         try:
-            wait_for(lambda: self.has(text) or self.proc.poll() is not None, timeout,
-                     what=repr(text))
+            wait_for(
+                lambda: self.has(text) or self.proc.poll() is not None, timeout, what=repr(text)
+            )
         except TimeoutError:
             raise AssertionError(f"no {text!r} within {timeout}s:\n{self.tail()}") from None
         if not self.has(text):
             self._thread.join(timeout=5)
             if not self.has(text):
-                raise AssertionError(f"devkit exited ({self.proc.returncode}) before "
-                                     f"{text!r}:\n{self.tail()}")
+                raise AssertionError(
+                    f"devkit exited ({self.proc.returncode}) before {text!r}:\n{self.tail()}"
+                )
 
     def tail(self, count: int = 40) -> str:
         return "\n".join(self.lines[-count:])

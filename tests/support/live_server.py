@@ -27,9 +27,15 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server"], cwd=ROOT, env=env, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)
+            [sys.executable, "-m", "server"],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.http = httpx.Client(base_url=self.url, timeout=10.0)
@@ -46,9 +52,9 @@ class LiveServer:
     def wait_listening(self, timeout: float = 30) -> None:
         def listening() -> bool:
             if self.proc.poll() is not None:
-                raise AssertionError(f"server exited with {self.proc.returncode}:\n"
-                                     + self.output)
+                raise AssertionError(f"server exited with {self.proc.returncode}:\n" + self.output)
             return any("listening on" in line for line in self.lines)
+
         wait_for(listening, timeout, what="python -m server to listen")
 
     def status_code(self) -> int:
@@ -67,10 +73,20 @@ class LiveServer:
 
 
 def server_env(database_url: str, log_dir: Path, **extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("MIN_APP_VERSION", "LOG_LEVEL", "MAX_BODY_BYTES")}
-    env.update({"DATABASE_URL": database_url, "JWT_SECRET": secrets.token_urlsafe(48),
-                "APP_ENV": "test", "PORT": str(free_port()), "LOG_DIR": str(log_dir),
-                "PYTHONUNBUFFERED": "1"})
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("MIN_APP_VERSION", "LOG_LEVEL", "MAX_BODY_BYTES")
+    }
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "JWT_SECRET": secrets.token_urlsafe(48),
+            "APP_ENV": "test",
+            "PORT": str(free_port()),
+            "LOG_DIR": str(log_dir),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra)
     return env

@@ -55,7 +55,10 @@ class StatusServer:
         self.host, self.port, self.kind = host, port, kind
         self.process = subprocess.Popen(
             [sys.executable, "-c", STATUS_SERVER, host, str(port), kind],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         line = self.process.stdout.readline() if self.process.stdout else ""
         if line.strip() != "READY":
             err = self.process.stderr.read() if self.process.stderr else ""
@@ -91,8 +94,9 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def run(argv: Sequence[str], check: bool = True, timeout: float = 30
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    argv: Sequence[str], check: bool = True, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed: {result.stderr.strip()}")
@@ -144,8 +148,18 @@ class Namespace:
             run(["ip", "link", "set", self.ns_if, "netns", self.name])
             run(["ip", "addr", "add", f"{self.host_ip}/{self.prefix}", "dev", self.host_if])
             run(["ip", "link", "set", self.host_if, "up"])
-            run(["ip", "-n", self.name, "addr", "add", f"{self.ns_ip}/{self.prefix}",
-                 "dev", self.ns_if])
+            run(
+                [
+                    "ip",
+                    "-n",
+                    self.name,
+                    "addr",
+                    "add",
+                    f"{self.ns_ip}/{self.prefix}",
+                    "dev",
+                    self.ns_if,
+                ]
+            )
             run(["ip", "-n", self.name, "link", "set", self.ns_if, "up"])
             run(["ip", "-n", self.name, "link", "set", "lo", "up"])
             # no default route inside: the namespace reaches only its own subnet (the host side)
@@ -162,8 +176,9 @@ class Namespace:
     def exec(self, argv: Sequence[str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
         return run(["ip", "netns", "exec", self.name, *argv], check=False, timeout=timeout)
 
-    def python(self, code: str, *args: str, timeout: float = 30
-               ) -> subprocess.CompletedProcess[str]:
+    def python(
+        self, code: str, *args: str, timeout: float = 30
+    ) -> subprocess.CompletedProcess[str]:
         return self.exec([sys.executable, "-c", code, *args], timeout=timeout)
 
     def delete(self) -> None:

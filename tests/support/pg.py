@@ -1,6 +1,6 @@
 """A throwaway PostgreSQL cluster for tests: initdb in a temp dir, a free 127.0.0.1 port.
 
-Works as root (the server runs as an unprivileged user, see devkit.pgcluster.server_user).
+Works as root (the server runs as an unprivileged user, see devkit.host.pgcluster.server_user).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from devkit import pgcluster
+from devkit.host import pgcluster
 from tests.support.ports import free_port
 
 USER = "devkit_test"
@@ -54,7 +54,9 @@ class ThrowawayCluster:
         self.process = subprocess.Popen(
             pgcluster.postgres_command(self.bindir, self.datadir, self.port, self.socket_dir)
             + ["-c", "fsync=off"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             **self.run_as.popen_kwargs(),
         )
         log.close()

@@ -35,20 +35,33 @@ class StackProject:
         return httpx.post(self.api + path, timeout=5, **kwargs)  # type: ignore[arg-type]
 
 
-def make_stack_project(root: Path, *, metro: bool = True,
-                       extra: dict[str, object] | None = None) -> StackProject:
+def make_stack_project(
+    root: Path, *, metro: bool = True, extra: dict[str, object] | None = None
+) -> StackProject:
     api_port, metro_port, pg_port = free_port(), free_port(), free_port()
     password = secrets.token_urlsafe(16)
     url = f"postgresql://aios:{password}@127.0.0.1:{pg_port}/aios"
     components = ("postgres", "api", "metro") if metro else ("postgres", "api")
-    make_project(root, components=components, expo_client=metro,
-                 extra={"db_backend": "native", **(extra or {})},
-                 env={"APP_ENV": "development", "PORT": str(api_port),
-                      "METRO_PORT": str(metro_port), "POSTGRES_USER": "aios",
-                      "POSTGRES_PASSWORD": password, "POSTGRES_DB": "aios",
-                      "POSTGRES_PORT": str(pg_port), "DATABASE_URL": url,
-                      "JWT_SECRET": secrets.token_urlsafe(40), "LOG_DIR": "logs",
-                      "MIN_APP_VERSION": "1.0.0"})
-    shutil.copytree(REPO / "server", root / "server",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    make_project(
+        root,
+        components=components,
+        expo_client=metro,
+        extra={"db_backend": "native", **(extra or {})},
+        env={
+            "APP_ENV": "development",
+            "PORT": str(api_port),
+            "METRO_PORT": str(metro_port),
+            "POSTGRES_USER": "aios",
+            "POSTGRES_PASSWORD": password,
+            "POSTGRES_DB": "aios",
+            "POSTGRES_PORT": str(pg_port),
+            "DATABASE_URL": url,
+            "JWT_SECRET": secrets.token_urlsafe(40),
+            "LOG_DIR": "logs",
+            "MIN_APP_VERSION": "1.0.0",
+        },
+    )
+    shutil.copytree(
+        REPO / "server", root / "server", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     return StackProject(root, api_port, metro_port, pg_port, url)

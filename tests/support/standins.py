@@ -28,31 +28,51 @@ def py_command(code: str) -> str:
 
 
 def toml_value(value: object) -> str:
-    return json.dumps(value) if not isinstance(value, dict) else (
-        "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }")
+    return (
+        json.dumps(value)
+        if not isinstance(value, dict)
+        else ("{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }")
+    )
 
 
-def make_project(root: Path, processes: dict[str, dict[str, object]] | None = None, *,
-                 components: tuple[str, ...] = (), env: dict[str, str] | None = None,
-                 expo_client: bool = False, extra: dict[str, object] | None = None) -> Path:
+def make_project(
+    root: Path,
+    processes: dict[str, dict[str, object]] | None = None,
+    *,
+    components: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    expo_client: bool = False,
+    extra: dict[str, object] | None = None,
+) -> Path:
     """pyproject.toml with [tool.devkit] + .env (+ client/package.json depending on expo)."""
     root.mkdir(parents=True, exist_ok=True)
-    lines = ["[project]", 'name = "standin"', "", "[tool.devkit]",
-             f"components = {json.dumps(list(components))}",
-             "adb_reverse = false", "shutdown_timeout = 3"]
+    lines = [
+        "[project]",
+        'name = "standin"',
+        "",
+        "[tool.devkit]",
+        f"components = {json.dumps(list(components))}",
+        "adb_reverse = false",
+        "shutdown_timeout = 3",
+    ]
     for key, value in (extra or {}).items():
         lines.append(f"{key} = {toml_value(value)}")
     if expo_client:
         lines.append(f"metro_command = {json.dumps(metro_command())}")
         (root / "client").mkdir(exist_ok=True)
         (root / "client" / "package.json").write_text(
-            json.dumps({"name": "app", "dependencies": {"expo": "~51.0.0"}}))
+            json.dumps({"name": "app", "dependencies": {"expo": "~51.0.0"}})
+        )
     for name, spec in (processes or {}).items():
         lines += ["", f"[tool.devkit.processes.{name}]"]
         lines += [f"{key} = {toml_value(value)}" for key, value in spec.items()]
     (root / "pyproject.toml").write_text("\n".join(lines) + "\n")
-    values = {"JWT_SECRET": "s" * 40 + "x", "POSTGRES_PASSWORD": "pw-standin-123",
-              "DEVKIT_LAN_HOST": "127.0.0.1", **(env or {})}
+    values = {
+        "JWT_SECRET": "s" * 40 + "x",
+        "POSTGRES_PASSWORD": "pw-standin-123",
+        "DEVKIT_LAN_HOST": "127.0.0.1",
+        **(env or {}),
+    }
     env_path = root / ".env"
     env_path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
     env_path.chmod(0o600)
@@ -63,7 +83,7 @@ def _serve_metro(port: int) -> None:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             body = b"packager-status:running" if self.path == "/status" else b"not found"
             self.send_response(200 if self.path == "/status" else 404)
             self.send_header("Content-Length", str(len(body)))
@@ -74,8 +94,11 @@ def _serve_metro(port: int) -> None:
             pass
 
     server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
-    print(f"stand-in metro on :{port} host={os.environ.get('REACT_NATIVE_PACKAGER_HOSTNAME')} "
-          f"api={os.environ.get('EXPO_PUBLIC_API_URL')}", flush=True)
+    print(
+        f"stand-in metro on :{port} host={os.environ.get('REACT_NATIVE_PACKAGER_HOSTNAME')} "
+        f"api={os.environ.get('EXPO_PUBLIC_API_URL')}",
+        flush=True,
+    )
     server.serve_forever()
 
 

@@ -9,8 +9,12 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_for(condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.02,
-             what: str = "condition") -> T:
+def wait_for(
+    condition: Callable[[], T],
+    timeout: float = 10.0,
+    interval: float = 0.02,
+    what: str = "condition",
+) -> T:
     """Call `condition` until it returns a truthy value (returned) or `timeout` passes."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
@@ -22,6 +26,8 @@ def wait_for(condition: Callable[[], T], timeout: float = 10.0, interval: float 
         except Exception as exc:  # noqa: BLE001 - retried until the deadline
             last_error = exc
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}"
-                               + (f" (last error: {last_error!r})" if last_error else ""))
+            raise TimeoutError(
+                f"timed out after {timeout}s waiting for {what}"
+                + (f" (last error: {last_error!r})" if last_error else "")
+            )
         time.sleep(interval)

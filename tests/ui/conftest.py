@@ -33,8 +33,9 @@ def make_app(controller: ScriptedController, **kwargs: object) -> DashboardApp:
     return DashboardApp(controller, **options)  # type: ignore[arg-type]
 
 
-async def until(pilot: Pilot, predicate: Callable[[], object], timeout: float = 5.0,
-                what: str = "condition") -> None:
+async def until(
+    pilot: Pilot, predicate: Callable[[], object], timeout: float = 5.0, what: str = "condition"
+) -> None:
     """Let the app run until `predicate()` is true (the async twin of tests.support.wait)."""
     deadline = time.monotonic() + timeout
     while not predicate():

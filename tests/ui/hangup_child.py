@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from devkit.events import Subscriber
+from devkit.core.events import Subscriber
 from devkit.ui.app import run_dashboard
 from tests.ui.scripted import ScriptedController
 

@@ -1,5 +1,5 @@
 """A Controller test double: fixed statuses and logs, events published on demand, commands
-recorded. Implements devkit.events.Controller, so the dashboard cannot tell it from the
+recorded. Implements devkit.core.events.Controller, so the dashboard cannot tell it from the
 supervisor.
 """
 
@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from devkit.events import (
+from devkit.core.events import (
     ComponentStatus,
     Event,
     EventBus,
@@ -26,14 +26,37 @@ T0 = 1_700_000_000.0  # fixed "now" for deterministic screens (2023-11-14 22:13:
 
 def default_statuses() -> list[ComponentStatus]:
     return [
-        ComponentStatus("postgres", "postgres · native", State.HEALTHY, "accepting connections",
-                        pid=101, ports=(5432,), url="postgresql://localhost:5432",
-                        started_at=T0 - 125),
-        ComponentStatus("api", "flask", State.HEALTHY, "GET /status 200", pid=102,
-                        ports=(5000,), url="http://localhost:5000", started_at=T0 - 61,
-                        restarts=1),
-        ComponentStatus("metro", "expo", State.HEALTHY, "", pid=103, ports=(8081,),
-                        url="exp://192.168.1.23:8081", started_at=T0 - 30),
+        ComponentStatus(
+            "postgres",
+            "postgres · native",
+            State.HEALTHY,
+            "accepting connections",
+            pid=101,
+            ports=(5432,),
+            url="postgresql://localhost:5432",
+            started_at=T0 - 125,
+        ),
+        ComponentStatus(
+            "api",
+            "flask",
+            State.HEALTHY,
+            "GET /status 200",
+            pid=102,
+            ports=(5000,),
+            url="http://localhost:5000",
+            started_at=T0 - 61,
+            restarts=1,
+        ),
+        ComponentStatus(
+            "metro",
+            "expo",
+            State.HEALTHY,
+            "",
+            pid=103,
+            ports=(8081,),
+            url="exp://192.168.1.23:8081",
+            started_at=T0 - 30,
+        ),
     ]
 
 
@@ -54,10 +77,14 @@ def default_logs() -> list[LogLine]:
 class ScriptedController:
     """`emit(event)` publishes like the supervisor (callers may use any thread)."""
 
-    def __init__(self, statuses: Iterable[ComponentStatus] | None = None,
-                 logs: Iterable[LogLine] | None = None, *, stop_on_shutdown: bool = True) -> None:
-        self.statuses = {s.name: s for s in (default_statuses() if statuses is None
-                                             else statuses)}
+    def __init__(
+        self,
+        statuses: Iterable[ComponentStatus] | None = None,
+        logs: Iterable[LogLine] | None = None,
+        *,
+        stop_on_shutdown: bool = True,
+    ) -> None:
+        self.statuses = {s.name: s for s in (default_statuses() if statuses is None else statuses)}
         self.history = list(default_logs() if logs is None else logs)
         self.bus = EventBus()
         self.commands: list[tuple[str, ...]] = []
@@ -117,8 +144,9 @@ class ScriptedController:
         self.emit(line)
         return line
 
-    def flood(self, count: int, component: str = "api", per_second: float | None = None
-              ) -> threading.Thread:
+    def flood(
+        self, count: int, component: str = "api", per_second: float | None = None
+    ) -> threading.Thread:
         """Emit `count` lines from another thread (paced when `per_second` is given)."""
         import time
 

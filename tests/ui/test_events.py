@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from devkit.events import AllHealthy, ComponentStatus, Notice, State, TargetsChanged
+from devkit.core.events import AllHealthy, ComponentStatus, Notice, State, TargetsChanged
 from devkit.ui.error_panel import ErrorPanel
 from tests.ui.conftest import make_app, until
 from tests.ui.scripted import ScriptedController, default_statuses
 
-TRACEBACK = ("Traceback (most recent call last):", '  File "server/app.py", line 3',
-             "ValueError: boom")
+TRACEBACK = (
+    "Traceback (most recent call last):",
+    '  File "server/app.py", line 3',
+    "ValueError: boom",
+)
 
 
-def cell(app, name: str, column: str) -> str:  # noqa: ANN001
+def cell(app, name: str, column: str) -> str:
     value = app.table.get_cell(name, column)
     return getattr(value, "plain", str(value))
 
@@ -62,8 +65,7 @@ async def test_crash_shows_last_error_lines_and_a_toast(controller: ScriptedCont
         await until(pilot, lambda: panel.display, what="error panel")
         assert "ValueError: boom" in str(panel.render())
         assert panel.border_title == "api crashed: exit code 1"
-        assert any(n.title == "api crashed" and n.severity == "error"
-                   for n in app._notifications)
+        assert any(n.title == "api crashed" and n.severity == "error" for n in app._notifications)
         assert "api crashed" in app.status_text()
         controller.set_state("api", State.HEALTHY, detail="", last_error=())
         await until(pilot, lambda: not panel.display, what="panel hidden after recovery")
@@ -119,7 +121,8 @@ async def test_history_is_not_shown_twice(controller: ScriptedController) -> Non
 
 
 async def test_flood_from_a_thread_keeps_keys_working_and_memory_bounded(
-        controller: ScriptedController) -> None:
+    controller: ScriptedController,
+) -> None:
     app = make_app(controller, max_lines=5_000)
     async with app.run_test(size=(80, 24)) as pilot:
         flood = controller.flood(20_000, per_second=20_000)
@@ -128,9 +131,12 @@ async def test_flood_from_a_thread_keeps_keys_working_and_memory_bounded(
         assert ("restart_all",) in controller.commands
         await until(pilot, lambda: not flood.is_alive(), timeout=30, what="flood end")
         await until(pilot, lambda: app.bridge.received == 20_000, what="all lines seen")
-        await until(pilot, lambda: any("flood line 19999" in line
-                                       for line in list(app.log_view.lines)[-3:]),
-                    timeout=10, what="last line shown")
+        await until(
+            pilot,
+            lambda: any("flood line 19999" in line for line in list(app.log_view.lines)[-3:]),
+            timeout=10,
+            what="last line shown",
+        )
         assert app.log_view.line_count <= 5_000
         assert len(app.log_view.all_lines) <= 5_000
         assert app.flushes < 20_000 // 10  # batched, not one refresh per line
@@ -143,8 +149,9 @@ async def test_changes_before_subscribing_are_not_lost(controller: ScriptedContr
 
     app = make_app(controller)  # takes its first snapshot here
     api = controller.statuses["api"]
-    controller.statuses["api"] = replace(api, state=State.CRASHED, detail="exit code 1",
-                                         last_error=TRACEBACK)  # published to nobody
+    controller.statuses["api"] = replace(
+        api, state=State.CRASHED, detail="exit code 1", last_error=TRACEBACK
+    )  # published to nobody
     async with app.run_test(size=(80, 24)):
         assert app.table.statuses["api"].state == State.CRASHED
         assert app.query_one(ErrorPanel).display
@@ -169,8 +176,10 @@ async def test_a_crash_loop_toasts_once(controller: ScriptedController) -> None:
         for _ in range(5):
             controller.set_state("api", State.CRASHED, detail="exit code 1")
             controller.set_state("api", State.RESTARTING, detail="restarting in 1s")
-        await until(pilot, lambda: sum("api crashed: exit code 1" in line
-                                       for line in app.log_view.lines) == 5)
+        await until(
+            pilot,
+            lambda: sum("api crashed: exit code 1" in line for line in app.log_view.lines) == 5,
+        )
         assert [n.title for n in app._notifications] == ["api crashed"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from devkit.events import ComponentStatus, LogLine, Notice, State
+from devkit.core.events import ComponentStatus, LogLine, Notice, State
 from devkit.ui.bridge import EventBridge
 from devkit.ui.format import LineFilter, Palette, format_line, uptime
 
@@ -31,6 +31,7 @@ def test_empty_filter_matches_everything() -> None:
 def test_uptime_formats() -> None:
     def status(state: State, started: float | None) -> ComponentStatus:
         return ComponentStatus("api", "flask", state, started_at=started)
+
     assert uptime(status(State.HEALTHY, 100.0), 159.0) == "59s"
     assert uptime(status(State.HEALTHY, 100.0), 100.0 + 185) == "3m"  # no seconds: a still table
     assert uptime(status(State.HEALTHY, 100.0), 100.0 + 3_725) == "1h02m"
@@ -51,8 +52,10 @@ def test_format_line_pads_the_name() -> None:
 def test_bridge_wakes_once_per_batch_and_bounds_lines() -> None:
     wakes: list[int] = []
     bridge = EventBridge(lambda: wakes.append(1), max_lines=100)
-    threads = [threading.Thread(target=lambda: [bridge(LogLine("api", str(i)))
-                                                for i in range(1000)]) for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: [bridge(LogLine("api", str(i))) for i in range(1000)])
+        for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

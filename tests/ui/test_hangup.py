@@ -28,9 +28,16 @@ def test_dashboard_exits_when_its_terminal_is_closed(tmp_path: Path) -> None:
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "tests.ui.hangup_child", str(marker)],
-                            stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=env,
-                            start_new_session=True, preexec_fn=_take_terminal)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.ui.hangup_child", str(marker)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        preexec_fn=_take_terminal,
+    )
     os.close(slave)
     received = [0]
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devkit.events import ShutdownProgress, State, Stopped
+from devkit.core.events import ShutdownProgress, State, Stopped
 from devkit.ui.help_screen import HelpScreen
 from tests.ui.conftest import make_app, until
 from tests.ui.scripted import ScriptedController, default_statuses
 
 
-def lines_of(app) -> list[str]:  # noqa: ANN001
+def lines_of(app) -> list[str]:
     return list(app.log_view.lines)
 
 
@@ -23,7 +23,8 @@ async def test_r_restarts_the_selected_component(controller: ScriptedController)
 
 
 async def test_s_stops_a_running_component_and_starts_a_stopped_one(
-        controller: ScriptedController) -> None:
+    controller: ScriptedController,
+) -> None:
     app = make_app(controller)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("down", "s")
@@ -53,7 +54,8 @@ async def test_capital_r_restarts_everything(controller: ScriptedController) -> 
 
 
 async def test_a_toggles_all_logs_and_selected_component_only(
-        controller: ScriptedController) -> None:
+    controller: ScriptedController,
+) -> None:
     app = make_app(controller)
     async with app.run_test(size=(80, 24)) as pilot:
         assert any("| database system" in line for line in lines_of(app))
@@ -65,12 +67,14 @@ async def test_a_toggles_all_logs_and_selected_component_only(
         assert lines_of(app) and all(" api " in line for line in lines_of(app))
         await pilot.press("a")
         assert {" api ", " metro ", " postgres "} <= {
-            word for line in lines_of(app) for word in (" api ", " metro ", " postgres ")
-            if word in line}
+            word
+            for line in lines_of(app)
+            for word in (" api ", " metro ", " postgres ")
+            if word in line
+        }
 
 
-async def test_slash_filters_by_substring_and_escape_clears(
-        controller: ScriptedController) -> None:
+async def test_slash_filters_by_substring_and_escape_clears(controller: ScriptedController) -> None:
     app = make_app(controller)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("slash", *"GET /", "enter")
@@ -95,8 +99,7 @@ async def test_slash_regex_filter_and_invalid_regex(controller: ScriptedControll
         assert app.query_one("#filter").has_class("-invalid")
 
 
-async def test_keys_typed_in_the_filter_do_not_run_commands(
-        controller: ScriptedController) -> None:
+async def test_keys_typed_in_the_filter_do_not_run_commands(controller: ScriptedController) -> None:
     app = make_app(controller)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("slash", *"qrsRacedf")
@@ -161,14 +164,16 @@ async def test_e_exports_the_visible_log(controller: ScriptedController, tmp_pat
 
 
 async def test_e_says_what_failed_when_the_state_dir_is_not_writable(
-        controller: ScriptedController, tmp_path: Path) -> None:
+    controller: ScriptedController, tmp_path: Path
+) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     app = make_app(controller, state_dir=blocker / "state")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("e")
-        assert any(n.severity == "error" and "could not write" in n.message
-                   for n in app._notifications)
+        assert any(
+            n.severity == "error" and "could not write" in n.message for n in app._notifications
+        )
 
 
 async def test_d_toggles_qr_and_device_table(controller: ScriptedController) -> None:
@@ -195,7 +200,8 @@ async def test_question_mark_shows_help(controller: ScriptedController) -> None:
 
 
 async def test_q_shuts_down_cleanly_and_exits_with_the_supervisor_code(
-        controller: ScriptedController) -> None:
+    controller: ScriptedController,
+) -> None:
     app = make_app(controller)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("q")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from devkit.backoff import Backoff, CrashLoopDetector, restart_decision
+from devkit.core.backoff import Backoff, CrashLoopDetector, restart_decision
 
 
 def test_backoff_doubles_up_to_the_cap_and_resets() -> None:

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from devkit.config import read_env_file
-from devkit.envfile import ensure_env_file
 from devkit.errors import ConfigError
+from devkit.settings.config import read_env_file
+from devkit.settings.envfile import ensure_env_file
 
 EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 
@@ -19,7 +19,10 @@ def test_first_run_creates_env_with_fresh_secrets_and_mode_0600(tmp_path: Path) 
     env = tmp_path / ".env"
     assert stat.S_IMODE(env.stat().st_mode) == 0o600
     values = read_env_file(env)
-    assert len(values["JWT_SECRET"]) >= 32 and values["JWT_SECRET"] != "dev_secret_change_in_production"
+    assert (
+        len(values["JWT_SECRET"]) >= 32
+        and values["JWT_SECRET"] != "dev_secret_change_in_production"
+    )
     assert values["POSTGRES_PASSWORD"] not in ("change_me", "")
     assert values["POSTGRES_PASSWORD"] in values["DATABASE_URL"]  # interpolation still works
     assert "# Port the API listens on" in env.read_text()  # comments kept

@@ -6,18 +6,36 @@ from __future__ import annotations
 import subprocess
 import sys
 
-CORE = ["devkit.supervisor", "devkit.hosting", "devkit.services.registry",
-        "devkit.services.postgres", "devkit.services.api", "devkit.services.metro",
-        "devkit.ui.plain", "devkit.runstate", "devkit.net", "devkit.qr",
-        "devkit.commands.up", "devkit.commands.status", "devkit.commands.down",
-        "devkit.commands.urls", "devkit.commands.db", "devkit.commands.doctor", "devkit.cli"]
+CORE = [
+    "devkit.core.supervisor",
+    "devkit.core.hosting",
+    "devkit.services.registry",
+    "devkit.services.postgres",
+    "devkit.services.api",
+    "devkit.services.metro",
+    "devkit.ui.plain",
+    "devkit.core.runstate",
+    "devkit.reach.lan",
+    "devkit.reach.qr",
+    "devkit.commands.up",
+    "devkit.commands.status",
+    "devkit.commands.down",
+    "devkit.commands.urls",
+    "devkit.commands.db",
+    "devkit.commands.doctor",
+    "devkit.cli",
+]
 
 
 def loaded_after_import(modules: list[str]) -> set[str]:
-    code = ("import sys\n" + "".join(f"import {m}\n" for m in modules)
-            + "print('\\n'.join(sorted(sys.modules)))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=True)
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in modules)
+        + "print('\\n'.join(sorted(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     return set(result.stdout.split())
 
 
@@ -34,10 +52,13 @@ def test_the_dashboard_does_load_it() -> None:
 def test_the_cli_loads_only_the_command_it_runs() -> None:
     """`devkit --version` / `devkit down` stay fast: no database driver, HTTP client, QR
     library or dashboard is imported until a command needs it."""
-    code = ("import sys\nfrom devkit import cli\nparser = cli.build_parser('down')\n"
-            "print('\\n'.join(sorted(sys.modules)))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=True)
+    code = (
+        "import sys\nfrom devkit import cli\nparser = cli.build_parser('down')\n"
+        "print('\\n'.join(sorted(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     loaded = set(result.stdout.split())
     assert "devkit.commands.down" in loaded
     heavy = {"psycopg", "httpx", "qrcode", "textual", "docker", "devkit.commands.db"}

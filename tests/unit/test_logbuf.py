@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import threading
 
-from devkit.logbuf import LogStore, Masker, mask_url
+from devkit.core.logbuf import LogStore, Masker, mask_url
 
 
 def test_ring_buffers_are_bounded_per_component_and_merged_keeps_order() -> None:
@@ -18,8 +18,14 @@ def test_ring_buffers_are_bounded_per_component_and_merged_keeps_order() -> None
 
 
 def test_secret_values_and_url_passwords_are_masked() -> None:
-    masker = Masker.from_env({"JWT_SECRET": "jwt-very-secret-value", "POSTGRES_PASSWORD": "pg-pw-1",
-                              "PORT": "5000", "API_TOKEN": "tok-abc"})
+    masker = Masker.from_env(
+        {
+            "JWT_SECRET": "jwt-very-secret-value",
+            "POSTGRES_PASSWORD": "pg-pw-1",
+            "PORT": "5000",
+            "API_TOKEN": "tok-abc",
+        }
+    )
     store = LogStore(10, masker)
     line = store.append("api", "token jwt-very-secret-value pw pg-pw-1 tok-abc port 5000")
     assert line.text == "token **** pw **** **** port 5000"

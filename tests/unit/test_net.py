@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devkit.errors import ConfigError
-from devkit.net import Interface, PlatformInfo, choose_lan, classify
+from devkit.reach.lan import Interface, PlatformInfo, choose_lan, classify
 
 LO = Interface("lo", ("127.0.0.1",), ("::1",))
 
@@ -46,7 +46,8 @@ def test_docker_and_vpn_present_falls_back_to_physical_lan_with_warning():
     assert "Docker" in skipped_reason(choice, "br-3f2a9c1d")
     assert skipped_reason(choice, "tun0") == "VPN tunnel"
     assert "169.254" in skipped_reason(choice, "veth12ab") or "link-local" in skipped_reason(
-        choice, "veth12ab")
+        choice, "veth12ab"
+    )
 
 
 @pytest.mark.parametrize("vpn", ["utun3", "wg0", "tailscale0", "ztabcdef", "ipsec0", "tap1"])
@@ -58,8 +59,11 @@ def test_every_vpn_kind_is_skipped(vpn):
 
 
 def test_virtualbox_host_only_adapter_is_skipped_even_when_listed_first():
-    table = [Interface("vboxnet0", ("192.168.56.1",)), Interface("eth1", ("192.168.56.10",)),
-             Interface("eth0", ("172.20.10.4",))]
+    table = [
+        Interface("vboxnet0", ("192.168.56.1",)),
+        Interface("eth1", ("192.168.56.10",)),
+        Interface("eth0", ("172.20.10.4",)),
+    ]
     choice = choose_lan(table, "eth0", {})
     assert choice.host == "172.20.10.4"
     assert "VirtualBox" in skipped_reason(choice, "vboxnet0")
@@ -175,7 +179,9 @@ def test_classify_ranks():
     assert classify("en0", "192.168.1.1")[2] > classify("en0", "172.31.1.1")[2]
     assert classify("en0", "172.31.1.1")[2] > classify("en0", "10.1.1.1")[2]
     assert classify("en0", "172.32.0.1")[1].startswith("not a private range")
-    assert classify("en0", "100.100.1.1")[0] and "100.64.0.0/10" in classify("en0", "100.100.1.1")[1]
+    assert (
+        classify("en0", "100.100.1.1")[0] and "100.64.0.0/10" in classify("en0", "100.100.1.1")[1]
+    )
 
 
 def test_as_dict_is_json_ready():
@@ -184,5 +190,9 @@ def test_as_dict_is_json_ready():
     choice = choose_lan([LO, Interface("en0", ("192.168.1.23",))], "en0", {})
     data = json.loads(json.dumps(choice.as_dict()))
     assert data["host"] == "192.168.1.23"
-    assert {"name": "lo", "address": "127.0.0.1", "kept": False,
-            "reason": "loopback: only this computer can use it"} in data["candidates"]
+    assert {
+        "name": "lo",
+        "address": "127.0.0.1",
+        "kept": False,
+        "reason": "loopback: only this computer can use it",
+    } in data["candidates"]

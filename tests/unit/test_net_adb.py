@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devkit.adb import AdbReverser, find_adb, parse_devices
+from devkit.reach.adb import AdbReverser, find_adb, parse_devices
 
 FAKE_ADB = """#!{python}
 import sys, pathlib
@@ -63,8 +63,10 @@ def fake_adb(tmp_path) -> FakeAdb:
 
 
 def test_parse_devices_keeps_only_ready_ones():
-    out = ("List of devices attached\nemulator-5554\tdevice\nR58M\tunauthorized\n"
-           "192.168.1.5:5555\tdevice product:x model:Pixel\nZX1\toffline\n\n")
+    out = (
+        "List of devices attached\nemulator-5554\tdevice\nR58M\tunauthorized\n"
+        "192.168.1.5:5555\tdevice product:x model:Pixel\nZX1\toffline\n\n"
+    )
     assert parse_devices(out) == ["emulator-5554", "192.168.1.5:5555"]
 
 
@@ -94,8 +96,10 @@ async def test_new_device_gets_both_ports_once_and_again_after_reconnect(fake_ad
     reverser = AdbReverser([5001, 8082], lines.append, adb=str(fake_adb.path))
     fake_adb.devices("emulator-5554\tdevice", "R58M\tunauthorized")
     assert await reverser.sync_once() == ["emulator-5554"]
-    assert fake_adb.calls() == ["-s emulator-5554 reverse tcp:5001 tcp:5001",
-                                "-s emulator-5554 reverse tcp:8082 tcp:8082"]
+    assert fake_adb.calls() == [
+        "-s emulator-5554 reverse tcp:5001 tcp:5001",
+        "-s emulator-5554 reverse tcp:8082 tcp:8082",
+    ]
     assert await reverser.sync_once() == []  # already applied: no new calls
     assert len(fake_adb.calls()) == 2
     assert "applied on emulator-5554" in lines[0]

@@ -23,11 +23,19 @@ def project(tmp_path):
 
 
 def devkit(root, *args, env_extra=None):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DEVKIT_LAN_HOST", "REACT_NATIVE_PACKAGER_HOSTNAME", "DEVKIT_ROOT")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DEVKIT_LAN_HOST", "REACT_NATIVE_PACKAGER_HOSTNAME", "DEVKIT_ROOT")
+    }
     env.update(env_extra or {}, COLUMNS="120")
-    result = subprocess.run([sys.executable, "-m", "devkit", "--root", str(root), *args],
-                            capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "devkit", "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -52,8 +60,10 @@ def test_urls_env_file_override_and_live_health_in_text(project):
     root, api_port, metro_port = project
     with open(root / ".env", "a") as env_file:
         env_file.write("DEVKIT_LAN_HOST=127.0.0.1\n")
-    servers = [StatusServer("127.0.0.1", api_port, "api"),
-               StatusServer("127.0.0.1", metro_port, "metro")]
+    servers = [
+        StatusServer("127.0.0.1", api_port, "api"),
+        StatusServer("127.0.0.1", metro_port, "metro"),
+    ]
     try:
         out = devkit(root, "urls", "--all")
     finally:
@@ -69,8 +79,12 @@ def test_urls_env_file_override_and_live_health_in_text(project):
 
 def test_bad_host_is_an_error_with_a_fix(project):
     root, _, _ = project
-    result = subprocess.run([sys.executable, "-m", "devkit", "--root", str(root), "urls",
-                             "--host", "http://x:1"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "devkit", "--root", str(root), "urls", "--host", "http://x:1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "error: --host='http://x:1' is not an address" in result.stderr
     assert "fix:" in result.stderr
@@ -84,17 +98,19 @@ def test_qr_prints_codes_and_writes_decodable_pngs(project, tmp_path):
     assert f"exp://192.168.50.5:{metro_port}" in out
     assert f"http://192.168.50.5:{api_port}/status" in out
     assert "\u2588" in out and "\u2584" in out
-    decoded = [subprocess.run(["zbarimg", "--raw", "-q", str(p)], capture_output=True,
-                              text=True, timeout=30).stdout.strip()
-               for p in (png, tmp_path / "out" / "expo-api.png")]
-    assert decoded == [f"exp://192.168.50.5:{metro_port}",
-                       f"http://192.168.50.5:{api_port}/status"]
+    decoded = [
+        subprocess.run(
+            ["zbarimg", "--raw", "-q", str(p)], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+        for p in (png, tmp_path / "out" / "expo-api.png")
+    ]
+    assert decoded == [f"exp://192.168.50.5:{metro_port}", f"http://192.168.50.5:{api_port}/status"]
     inverted = devkit(root, "qr", "--host", "192.168.50.5", "--invert")
     assert inverted != out.split("wrote")[0]
 
 
 def test_urls_shows_the_host_a_running_devkit_up_uses(project):
-    from devkit.runstate import RunLock, RunState
+    from devkit.core.runstate import RunLock, RunState
 
     root, api_port, _ = project
     state_dir = root / ".devkit"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from devkit.lancheck import check_lan_reach, firewall_hint, probe_local
-from devkit.net import PlatformInfo
+from devkit.reach.lan import PlatformInfo
+from devkit.reach.lancheck import check_lan_reach, firewall_hint, probe_local
 from tests.support.netns import StatusServer
 from tests.support.ports import free_port
 
@@ -18,7 +18,8 @@ def only(*tools):
 
 def test_linux_hint_follows_the_installed_firewall():
     assert firewall_hint(LINUX, [5000, 8081], only("ufw")) == (
-        "ufw: sudo ufw allow 5000/tcp && sudo ufw allow 8081/tcp")
+        "ufw: sudo ufw allow 5000/tcp && sudo ufw allow 8081/tcp"
+    )
     firewalld = firewall_hint(LINUX, [5000, 8081], only("firewall-cmd"))
     assert "sudo firewall-cmd --add-port=5000/tcp --add-port=8081/tcp" in firewalld
     assert "iptables -I INPUT -p tcp --dport 5000" in firewall_hint(LINUX, [5000], only())
@@ -37,8 +38,10 @@ def test_macos_and_windows_and_wsl_hints():
 @pytest.fixture
 def api_and_metro():
     api_port, metro_port = free_port(), free_port()
-    servers = [StatusServer("127.0.0.1", api_port, "api"),
-               StatusServer("127.0.0.1", metro_port, "metro")]
+    servers = [
+        StatusServer("127.0.0.1", api_port, "api"),
+        StatusServer("127.0.0.1", metro_port, "metro"),
+    ]
     yield api_port, metro_port
     for server in servers:
         server.stop()

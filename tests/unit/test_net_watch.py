@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from devkit.net import Interface, LanChoice, choose_lan
-from devkit.netwatch import NetworkWatcher
+from devkit.reach.lan import Interface, LanChoice, choose_lan
+from devkit.reach.netwatch import NetworkWatcher
 
 
 def wifi(address: str, name: str = "en0") -> LanChoice:
@@ -69,16 +69,18 @@ async def test_failed_detection_is_reported_and_watching_continues():
     a, b = wifi("192.168.1.10"), wifi("192.168.1.20")
     errors, seen = [], []
     detect = Script(a, OSError("netifaces blew up"), b)
-    watcher = NetworkWatcher(detect, seen.append, interval=0.01, use_netlink=False,
-                             on_error=errors.append)
+    watcher = NetworkWatcher(
+        detect, seen.append, interval=0.01, use_netlink=False, on_error=errors.append
+    )
     await run_until(watcher, lambda: seen)
     assert [str(e) for e in errors] == ["netifaces blew up"]
     assert seen[0].host == "192.168.1.20"
 
 
 async def test_stop_event_ends_a_long_interval_at_once():
-    watcher = NetworkWatcher(Script(wifi("192.168.1.10")), lambda c: None, interval=3600,
-                             use_netlink=False)
+    watcher = NetworkWatcher(
+        Script(wifi("192.168.1.10")), lambda c: None, interval=3600, use_netlink=False
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(watcher.run(stop))
     async with asyncio.timeout(5):
@@ -106,8 +108,9 @@ async def test_a_failing_listener_is_reported_and_watching_goes_on():
         if choice.host == "192.168.1.20":
             raise RuntimeError("metro restart failed")
 
-    watcher = NetworkWatcher(Script(a, b, c), on_change, interval=0.01, use_netlink=False,
-                             on_error=errors.append)
+    watcher = NetworkWatcher(
+        Script(a, b, c), on_change, interval=0.01, use_netlink=False, on_error=errors.append
+    )
     await run_until(watcher, lambda: len(seen) >= 2)
     assert seen == ["192.168.1.20", "192.168.1.30"]
     assert [str(e) for e in errors] == ["metro restart failed"]

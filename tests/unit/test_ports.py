@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from devkit.errors import PortInUseError
-from devkit.ports import Holder, check_ports, conflict_error, find_holder, port_is_free
+from devkit.host.ports import Holder, check_ports, conflict_error, find_holder, port_is_free
 from tests.support.ports import free_port
 
 

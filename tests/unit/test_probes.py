@@ -8,8 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from devkit.config import ProbeSettings
-from devkit.probes import (
+from devkit.host.probes import (
     ExecProbe,
     HttpProbe,
     LogProbe,
@@ -19,15 +18,18 @@ from devkit.probes import (
     http_client,
     probe_from_settings,
 )
+from devkit.settings.config import ProbeSettings
 from tests.support.ports import free_port
 
 
 @pytest.fixture
 def http_server() -> Iterator[int]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            code, body = {"/status": (200, b"packager-status:running"),
-                          "/down": (503, b"db down")}.get(self.path, (404, b"no"))
+        def do_GET(self) -> None:
+            code, body = {
+                "/status": (200, b"packager-status:running"),
+                "/down": (503, b"db down"),
+            }.get(self.path, (404, b"no"))
             self.send_response(code)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

@@ -24,24 +24,40 @@ def nightly() -> list[tuple[str, datetime]]:
         when = datetime(day.year, day.month, day.day, 2, 30)
         items.append((name(when), when))
         day += timedelta(days=1)
-    for extra in (datetime(2026, 11, 25, 1, 0), datetime(2026, 10, 31, 1, 0),
-                  datetime(2026, 11, 15, 23, 59), datetime(2026, 11, 26, 2, 30)):
+    for extra in (
+        datetime(2026, 11, 25, 1, 0),
+        datetime(2026, 10, 31, 1, 0),
+        datetime(2026, 11, 15, 23, 59),
+        datetime(2026, 11, 26, 2, 30),
+    ):
         items.append((name(extra), extra))
     return items
 
 
 EXPECTED = {
     # the newest of each of the last 7 days
-    "aios_20261125_023000.sql.gz", "aios_20261124_023000.sql.gz", "aios_20261123_023000.sql.gz",
-    "aios_20261122_023000.sql.gz", "aios_20261121_023000.sql.gz", "aios_20261120_023000.sql.gz",
+    "aios_20261125_023000.sql.gz",
+    "aios_20261124_023000.sql.gz",
+    "aios_20261123_023000.sql.gz",
+    "aios_20261122_023000.sql.gz",
+    "aios_20261121_023000.sql.gz",
+    "aios_20261120_023000.sql.gz",
     "aios_20261119_023000.sql.gz",
     # the newest of ISO weeks 46 and 45 (weeks 48 and 47 are covered by the daily ones)
-    "aios_20261115_235900.sql.gz", "aios_20261108_023000.sql.gz",
+    "aios_20261115_235900.sql.gz",
+    "aios_20261108_023000.sql.gz",
     # the newest of each month, December 2025 .. October 2026
-    "aios_20261031_023000.sql.gz", "aios_20260930_023000.sql.gz", "aios_20260831_023000.sql.gz",
-    "aios_20260731_023000.sql.gz", "aios_20260630_023000.sql.gz", "aios_20260531_023000.sql.gz",
-    "aios_20260430_023000.sql.gz", "aios_20260331_023000.sql.gz", "aios_20260228_023000.sql.gz",
-    "aios_20260131_023000.sql.gz", "aios_20251231_023000.sql.gz",
+    "aios_20261031_023000.sql.gz",
+    "aios_20260930_023000.sql.gz",
+    "aios_20260831_023000.sql.gz",
+    "aios_20260731_023000.sql.gz",
+    "aios_20260630_023000.sql.gz",
+    "aios_20260531_023000.sql.gz",
+    "aios_20260430_023000.sql.gz",
+    "aios_20260331_023000.sql.gz",
+    "aios_20260228_023000.sql.gz",
+    "aios_20260131_023000.sql.gz",
+    "aios_20251231_023000.sql.gz",
     # dated in the future (clock skew): never deleted
     "aios_20261126_023000.sql.gz",
 }
@@ -52,8 +68,13 @@ def test_survivors_of_nightly_backups() -> None:
 
 
 def test_sparse_backups_each_survive_in_their_own_bucket() -> None:
-    stamps = [datetime(2026, 11, 20, 9), datetime(2026, 9, 1, 9), datetime(2026, 8, 30, 9),
-              datetime(2025, 12, 5, 9), datetime(2025, 11, 30, 9)]
+    stamps = [
+        datetime(2026, 11, 20, 9),
+        datetime(2026, 9, 1, 9),
+        datetime(2026, 8, 30, 9),
+        datetime(2025, 12, 5, 9),
+        datetime(2025, 11, 30, 9),
+    ]
     kept = prune.survivors([(name(s), s) for s in stamps], NOW)
     # Aug 30 and Sep 1 fall in different months (both kept); Nov 2025 is outside the 12 months
     assert kept == {name(s) for s in stamps[:4]}
@@ -68,8 +89,12 @@ def test_empty_and_single() -> None:
 def test_parse_name_ignores_other_files() -> None:
     assert prune.parse_name("aios_20261125_023000.sql.gz") == datetime(2026, 11, 25, 2, 30)
     assert prune.parse_name("aios_20261125_023000_2.sql.gz") == datetime(2026, 11, 25, 2, 30)
-    for other in ("aios_latest.sql.gz", "aios_20261125_023000.sql.gz.sha256", "notes.txt",
-                  "aios_20261399_023000.sql.gz"):
+    for other in (
+        "aios_latest.sql.gz",
+        "aios_20261125_023000.sql.gz.sha256",
+        "notes.txt",
+        "aios_20261399_023000.sql.gz",
+    ):
         assert prune.parse_name(other) is None
 
 
@@ -96,7 +121,9 @@ def test_plan_and_apply_on_files(tmp_path: Path) -> None:
     prune.apply(todo)
     left = {p.name for p in folder.iterdir()}
     assert left == EXPECTED | {n + ".sha256" for n in EXPECTED} | {
-        "notes.txt", ".aios_partial_fresh.sql.gz"}
+        "notes.txt",
+        ".aios_partial_fresh.sql.gz",
+    }
 
 
 def test_cli_dry_run_deletes_nothing(tmp_path: Path, capsys) -> None:

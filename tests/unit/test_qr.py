@@ -12,7 +12,7 @@ import subprocess
 import pytest
 from PIL import Image
 
-from devkit.qr import (
+from devkit.reach.qr import (
     FULL_QUIET_ZONE,
     MIN_QUIET_ZONE,
     fit,
@@ -25,8 +25,10 @@ from devkit.qr import (
 DATA = "exp://192.168.77.1:8081"
 TOP, BOTTOM = {"\u2580", "\u2588"}, {"\u2584", "\u2588"}
 
-needs_zbar = pytest.mark.skipif(shutil.which("zbarimg") is None,
-                                reason="zbarimg not installed (Debian: apt-get install zbar-tools)")
+needs_zbar = pytest.mark.skipif(
+    shutil.which("zbarimg") is None,
+    reason="zbarimg not installed (Debian: apt-get install zbar-tools)",
+)
 
 
 def terminal_png(text: str, path, dark_terminal: bool, scale: int = 6, margin: int = 3):
@@ -47,8 +49,9 @@ def terminal_png(text: str, path, dark_terminal: bool, scale: int = 6, margin: i
 
 
 def zbar(path) -> str:
-    result = subprocess.run(["zbarimg", "--raw", "-q", str(path)], capture_output=True,
-                            text=True, timeout=30)
+    result = subprocess.run(
+        ["zbarimg", "--raw", "-q", str(path)], capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 0, f"zbarimg could not decode {path}: {result.stderr}"
     return result.stdout.strip()
 
@@ -67,8 +70,9 @@ def test_default_rendering_is_not_readable_as_is_on_a_light_terminal(tmp_path):
     """Proves the colour choice matters: the default is made for dark terminals."""
     text = render_qr_text(DATA)
     png = terminal_png(text, tmp_path / "wrong.png", dark_terminal=False)
-    result = subprocess.run(["zbarimg", "--raw", "-q", str(png)], capture_output=True,
-                            text=True, timeout=30)
+    result = subprocess.run(
+        ["zbarimg", "--raw", "-q", str(png)], capture_output=True, text=True, timeout=30
+    )
     assert result.stdout.strip() != DATA
 
 

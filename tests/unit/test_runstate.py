@@ -9,8 +9,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from devkit.errors import AlreadyRunningError
-from devkit.runstate import (
+from devkit.core.runstate import (
     RunLock,
     RunState,
     clean_leftovers,
@@ -19,6 +18,7 @@ from devkit.runstate import (
     lock_is_held,
     read_state,
 )
+from devkit.errors import AlreadyRunningError
 from tests.support.wait import wait_for
 
 HOLD_LOCK = """
@@ -34,8 +34,11 @@ time.sleep(60)
 def test_lock_is_exclusive_and_names_the_holder(tmp_path: Path) -> None:
     state_dir = tmp_path / ".devkit"
     state_dir.mkdir()
-    other = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(state_dir / "devkit.lock")],
-                             stdout=subprocess.PIPE, text=True)
+    other = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(state_dir / "devkit.lock")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert other.stdout and other.stdout.readline().strip() == "locked"
         assert lock_is_held(state_dir)
@@ -66,10 +69,13 @@ def test_state_file_records_pid_group_and_start_time(tmp_path: Path) -> None:
 
 def _spawn_group() -> subprocess.Popen[bytes]:
     """A leader in its own group with a grandchild (like a server and its worker)."""
-    code = ("import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', "
-            "'import time; time.sleep(60)']); print('up', flush=True); time.sleep(60)")
-    return subprocess.Popen([sys.executable, "-c", code], start_new_session=True,
-                            stdout=subprocess.PIPE)
+    code = (
+        "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', "
+        "'import time; time.sleep(60)']); print('up', flush=True); time.sleep(60)"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code], start_new_session=True, stdout=subprocess.PIPE
+    )
 
 
 def test_leftovers_of_a_dead_devkit_are_found_and_stopped(tmp_path: Path) -> None:
@@ -78,9 +84,13 @@ def test_leftovers_of_a_dead_devkit_are_found_and_stopped(tmp_path: Path) -> Non
     try:
         assert leader.stdout and leader.stdout.readline().strip() == b"up"
         threading.Thread(target=leader.wait, daemon=True).start()  # reap like init would
-        members = wait_for(lambda: [p for p in psutil.process_iter()
-                                    if _pgid(p.pid) == leader.pid] if len(
-            [p for p in psutil.process_iter() if _pgid(p.pid) == leader.pid]) == 2 else None)
+        members = wait_for(
+            lambda: (
+                [p for p in psutil.process_iter() if _pgid(p.pid) == leader.pid]
+                if len([p for p in psutil.process_iter() if _pgid(p.pid) == leader.pid]) == 2
+                else None
+            )
+        )
         RunState(state_dir, pid=999_999).record("web", pid=leader.pid, ports=[])
         found = find_leftovers(state_dir)
         assert [(f.component, f.pid, f.pgid) for f in found] == [("web", leader.pid, leader.pid)]
@@ -88,8 +98,10 @@ def test_leftovers_of_a_dead_devkit_are_found_and_stopped(tmp_path: Path) -> Non
         cleaned = clean_leftovers(state_dir, timeout=5, log=messages.append)
         assert [c.component for c in cleaned] == ["web"]
         leader.wait(timeout=5)
-        wait_for(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE
-                                 for p in members), what="group gone")
+        wait_for(
+            lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in members),
+            what="group gone",
+        )
         assert any("web" in m for m in messages)
         assert read_state(state_dir) is None
     finally:
@@ -100,8 +112,9 @@ def test_leftovers_of_a_dead_devkit_are_found_and_stopped(tmp_path: Path) -> Non
 
 def test_a_reused_pid_is_not_killed(tmp_path: Path) -> None:
     state_dir = tmp_path / ".devkit"
-    RunState(state_dir, pid=999_999).record("web", pid=os.getpid(), pgid=os.getpgid(0),
-                                            create_time=1.0)
+    RunState(state_dir, pid=999_999).record(
+        "web", pid=os.getpid(), pgid=os.getpgid(0), create_time=1.0
+    )
     assert find_leftovers(state_dir) == []
 
 

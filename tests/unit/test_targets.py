@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devkit.targets import device_targets, expo_url
+from devkit.reach.targets import device_targets, expo_url
 
 
 def by_kind(targets):
@@ -11,11 +11,20 @@ def by_kind(targets):
 
 def test_every_device_kind_with_its_host_and_urls():
     targets = by_kind(device_targets("192.168.1.23", 5001, 8082))
-    assert list(targets) == ["ios-simulator", "android-emulator", "genymotion", "phone",
-                             "adb-reverse"]
-    expected_hosts = {"ios-simulator": "localhost", "android-emulator": "10.0.2.2",
-                      "genymotion": "10.0.3.2", "phone": "192.168.1.23",
-                      "adb-reverse": "localhost"}
+    assert list(targets) == [
+        "ios-simulator",
+        "android-emulator",
+        "genymotion",
+        "phone",
+        "adb-reverse",
+    ]
+    expected_hosts = {
+        "ios-simulator": "localhost",
+        "android-emulator": "10.0.2.2",
+        "genymotion": "10.0.3.2",
+        "phone": "192.168.1.23",
+        "adb-reverse": "localhost",
+    }
     for kind, host in expected_hosts.items():
         t = targets[kind]
         assert t.host == host
@@ -47,12 +56,15 @@ def test_expo_url_and_ipv6_brackets():
 
 
 def test_metro_env_advertises_the_lan_host_and_keeps_an_explicit_api_url():
-    from devkit.targets import metro_env
+    from devkit.reach.targets import metro_env
 
     assert metro_env("192.168.1.23", 5001) == {
         "REACT_NATIVE_PACKAGER_HOSTNAME": "192.168.1.23",
-        "EXPO_PUBLIC_API_URL": "http://192.168.1.23:5001"}
+        "EXPO_PUBLIC_API_URL": "http://192.168.1.23:5001",
+    }
     kept = metro_env("192.168.1.23", 5001, {"EXPO_PUBLIC_API_URL": "https://api.example.test"})
     assert kept["EXPO_PUBLIC_API_URL"] == "https://api.example.test"
-    assert metro_env("192.168.1.23", 5001, {"EXPO_PUBLIC_API_URL": ""})[
-        "EXPO_PUBLIC_API_URL"] == "http://192.168.1.23:5001"
+    assert (
+        metro_env("192.168.1.23", 5001, {"EXPO_PUBLIC_API_URL": ""})["EXPO_PUBLIC_API_URL"]
+        == "http://192.168.1.23:5001"
+    )

@@ -125,11 +125,18 @@ class LanChoice:
             "reason": self.reason,
             "source": self.source,
             "warnings": list(self.warnings),
-            "candidates": [{"name": c.name, "address": c.address, "kept": c.kept,
-                            "reason": c.reason} for c in self.candidates],
-            "wsl": None if self.wsl is None else {
-                "wsl_address": self.wsl.wsl_address, "windows_host": self.wsl.windows_host,
-                "commands": list(self.wsl.commands), "note": self.wsl.note},
+            "candidates": [
+                {"name": c.name, "address": c.address, "kept": c.kept, "reason": c.reason}
+                for c in self.candidates
+            ],
+            "wsl": None
+            if self.wsl is None
+            else {
+                "wsl_address": self.wsl.wsl_address,
+                "windows_host": self.wsl.windows_host,
+                "commands": list(self.wsl.commands),
+                "note": self.wsl.note,
+            },
         }
 
 
@@ -222,8 +229,14 @@ def choose_lan(
         source, host = override
         if is_loopback_host(host):
             warnings.append(f"{source} is {host}: phones cannot reach it (emulators still can)")
-        return LanChoice(host=host, interface=None, reason=f"set by {source}",
-                         candidates=tuple(candidates), warnings=tuple(warnings), source=source)
+        return LanChoice(
+            host=host,
+            interface=None,
+            reason=f"set by {source}",
+            candidates=tuple(candidates),
+            warnings=tuple(warnings),
+            source=source,
+        )
 
     vpn_default = default_route_iface is not None and _is_vpn(default_route_iface)
     if not ranked:
@@ -232,7 +245,8 @@ def choose_lan(
                 "this computer has only IPv6 addresses (" + ", ".join(ipv6_global[:3]) + "): "
                 "Expo Go and the exp:// URL need an IPv4 LAN address, so phones cannot connect. "
                 "Join a network that hands out IPv4 (DHCP) or set DEVKIT_LAN_HOST to a name "
-                "phones resolve; simulators and emulators still work through localhost/10.0.2.2")
+                "phones resolve; simulators and emulators still work through localhost/10.0.2.2"
+            )
             reason = "no IPv4 LAN address (IPv6 only)"
         else:
             skipped = ", ".join(f"{c.name} ({c.reason})" for c in candidates if not c.is_loopback)
@@ -241,11 +255,17 @@ def choose_lan(
                 + (f" (skipped: {skipped})" if skipped else "")
                 + ": phones cannot reach 127.0.0.1. Simulators and emulators still can "
                 "(iOS simulator: localhost, Android emulator: 10.0.2.2, device via adb reverse). "
-                "Connect to Wi-Fi/Ethernet or set DEVKIT_LAN_HOST")
+                "Connect to Wi-Fi/Ethernet or set DEVKIT_LAN_HOST"
+            )
             reason = "only loopback available"
-        return LanChoice(host=LOOPBACK_HOST, interface=None, reason=reason,
-                         candidates=tuple(candidates), warnings=tuple(warnings),
-                         source="fallback")
+        return LanChoice(
+            host=LOOPBACK_HOST,
+            interface=None,
+            reason=reason,
+            candidates=tuple(candidates),
+            warnings=tuple(warnings),
+            source="fallback",
+        )
 
     ranked.sort(key=lambda item: item[0], reverse=True)
     best = ranked[0][1]
@@ -253,23 +273,33 @@ def choose_lan(
         warnings.append(
             f"the default route goes through the VPN {default_route_iface}: using the physical "
             f"LAN interface {best.name} ({best.address}) instead. If phones still cannot "
-            "connect, the VPN may block LAN traffic: allow local network access or disconnect it")
+            "connect, the VPN may block LAN traffic: allow local network access or disconnect it"
+        )
     elif default_route_iface and best.name != default_route_iface:
-        warnings.append(f"the default route's interface {default_route_iface} has no usable "
-                        f"address; using {best.name}")
+        warnings.append(
+            f"the default route's interface {default_route_iface} has no usable "
+            f"address; using {best.name}"
+        )
     if len(ranked) > 1:
         others = ", ".join(f"{c.address} ({c.name})" for _, c in ranked[1:4])
-        warnings.append(f"other LAN addresses: {others}; if phones are on one of those "
-                        "networks, run with --host ADDRESS")
+        warnings.append(
+            f"other LAN addresses: {others}; if phones are on one of those "
+            "networks, run with --host ADDRESS"
+        )
     wsl = wsl_advice(best.address, info, api_port, metro_port) if info.wsl else None
     if wsl is not None:
         warnings.append(wsl.note)
-    return LanChoice(host=best.address, interface=best.name, reason=best.reason,
-                     candidates=tuple(candidates), warnings=tuple(warnings), wsl=wsl)
+    return LanChoice(
+        host=best.address,
+        interface=best.name,
+        reason=best.reason,
+        candidates=tuple(candidates),
+        warnings=tuple(warnings),
+        wsl=wsl,
+    )
 
 
-def wsl_advice(wsl_address: str, info: PlatformInfo, api_port: int, metro_port: int
-               ) -> WslAdvice:
+def wsl_advice(wsl_address: str, info: PlatformInfo, api_port: int, metro_port: int) -> WslAdvice:
     """Windows commands that forward the API and Metro ports to the WSL2 address."""
     addr = ipaddress.IPv4Address(wsl_address)
     mirrored = addr not in ipaddress.ip_network("172.16.0.0/12")
@@ -278,25 +308,33 @@ def wsl_advice(wsl_address: str, info: PlatformInfo, api_port: int, metro_port: 
         for port in (api_port, metro_port):
             commands.append(
                 f"netsh interface portproxy add v4tov4 listenport={port} listenaddress=0.0.0.0 "
-                f"connectport={port} connectaddress={wsl_address}")
+                f"connectport={port} connectaddress={wsl_address}"
+            )
     for port, what in ((api_port, "API"), (metro_port, "Metro")):
         commands.append(
             f'New-NetFirewallRule -DisplayName "devkit {what} {port}" -Direction Inbound '
-            f"-Action Allow -Protocol TCP -LocalPort {port}")
+            f"-Action Allow -Protocol TCP -LocalPort {port}"
+        )
     host = info.windows_host or "unknown"
     if mirrored:
-        note = (f"running in WSL2 with mirrored networking: phones reach {wsl_address} once the "
-                "Windows firewall allows the ports (run the commands in an admin PowerShell)")
+        note = (
+            f"running in WSL2 with mirrored networking: phones reach {wsl_address} once the "
+            "Windows firewall allows the ports (run the commands in an admin PowerShell)"
+        )
     else:
-        note = (f"running in WSL2 (NAT): phones cannot reach the WSL address {wsl_address}. "
-                "In an admin PowerShell on Windows run the commands below, then give phones "
-                f"the Windows Wi-Fi address (ipconfig; the Windows host is {host} from WSL): "
-                "devkit up --host WINDOWS_WIFI_IP. The WSL address changes on restart: re-run them")
-    return WslAdvice(wsl_address=wsl_address, windows_host=info.windows_host,
-                     commands=tuple(commands), note=note)
+        note = (
+            f"running in WSL2 (NAT): phones cannot reach the WSL address {wsl_address}. "
+            "In an admin PowerShell on Windows run the commands below, then give phones "
+            f"the Windows Wi-Fi address (ipconfig; the Windows host is {host} from WSL): "
+            "devkit up --host WINDOWS_WIFI_IP. The WSL address changes on restart: re-run them"
+        )
+    return WslAdvice(
+        wsl_address=wsl_address, windows_host=info.windows_host, commands=tuple(commands), note=note
+    )
 
 
 # --- reading the real machine ------------------------------------------------------------
+
 
 def read_interfaces() -> tuple[list[Interface], str | None]:
     """The machine's interfaces (netifaces) and the interface of the default IPv4 route."""
@@ -309,8 +347,9 @@ def read_interfaces() -> tuple[list[Interface], str | None]:
         except ValueError:  # interface vanished between the two calls
             continue
         v4 = tuple(a["addr"] for a in addrs.get(netifaces.AF_INET, []) if a.get("addr"))
-        v6 = tuple(a["addr"].split("%")[0] for a in addrs.get(netifaces.AF_INET6, [])
-                   if a.get("addr"))
+        v6 = tuple(
+            a["addr"].split("%")[0] for a in addrs.get(netifaces.AF_INET6, []) if a.get("addr")
+        )
         result.append(Interface(name, v4, v6))
     default = netifaces.gateways().get("default", {}).get(netifaces.AF_INET)
     return result, (default[1] if default else None)
@@ -343,8 +382,7 @@ def read_platform(
         windows_host = _nameserver(resolv_conf)
         if windows_host in (None, WSL_DNS_TUNNEL) or is_loopback_host(windows_host or ""):
             windows_host = gateway
-    return PlatformInfo(system=system, wsl=wsl, windows_host=windows_host,
-                        default_gateway=gateway)
+    return PlatformInfo(system=system, wsl=wsl, windows_host=windows_host, default_gateway=gateway)
 
 
 def _nameserver(path: Path) -> str | None:
@@ -379,5 +417,12 @@ def detect_lan(
     """Read the machine and choose (see `choose_lan`). Cheap: a few ms, safe to poll."""
     interfaces, default_iface = read_interfaces()
     info = read_platform(gateway=default_gateway())
-    return choose_lan(interfaces, default_iface, lookup_env(settings_env), info,
-                      host_override=host_override, api_port=api_port, metro_port=metro_port)
+    return choose_lan(
+        interfaces,
+        default_iface,
+        lookup_env(settings_env),
+        info,
+        host_override=host_override,
+        api_port=api_port,
+        metro_port=metro_port,
+    )

@@ -52,8 +52,9 @@ def find_holder(port: int) -> Holder:
     return Holder(None, None)
 
 
-def conflict_error(component: str, port: int, holder: Holder,
-                   platform: str = sys.platform) -> PortInUseError:
+def conflict_error(
+    component: str, port: int, holder: Holder, platform: str = sys.platform
+) -> PortInUseError:
     who = "another process"
     if holder.name and holder.pid:
         who = f"{holder.name} (pid {holder.pid})"
@@ -62,15 +63,15 @@ def conflict_error(component: str, port: int, holder: Holder,
     setting = PORT_SETTING.get(component)
     move = f"set {setting}={port + 1} in .env" if setting else "change the port in its settings"
     airplay = platform == "darwin" and (
-        port == 5000 or (holder.name or "").lower() in AIRPLAY_NAMES)
+        port == 5000 or (holder.name or "").lower() in AIRPLAY_NAMES
+    )
     if airplay:
         return PortInUseError(
             f"port {port} ({component}) is held by {who}: macOS AirPlay Receiver",
-            f"{move}, or turn AirPlay Receiver off (System Settings > General > "
-            "AirDrop & Handoff)")
+            f"{move}, or turn AirPlay Receiver off (System Settings > General > AirDrop & Handoff)",
+        )
     stop = f"stop it (kill {holder.pid}) or " if holder.pid else "stop it or "
-    return PortInUseError(f"port {port} ({component}) is held by {who}",
-                          f"{stop}{move}")
+    return PortInUseError(f"port {port} ({component}) is held by {who}", f"{stop}{move}")
 
 
 def check_ports(wanted: Iterable[tuple[str, int]]) -> None:

@@ -46,17 +46,22 @@ class IgnoreFilter:
         for part in parts:
             if any(fnmatch.fnmatchcase(part, pat) for pat in self.name_patterns):
                 return True
-        return rel is not None and any(fnmatch.fnmatchcase(rel, pat)
-                                       for pat in self.path_patterns)
+        return rel is not None and any(fnmatch.fnmatchcase(rel, pat) for pat in self.path_patterns)
 
     def __call__(self, change: object, path: str) -> bool:
         return not self.ignored(path)
 
 
-async def watch(paths: Iterable[Path | str], *, ignore: Iterable[str] = (),
-                stop_event: asyncio.Event | None = None, recursive: bool = True,
-                only: Iterable[str] | None = None, debounce_ms: int = DEBOUNCE_MS,
-                step_ms: int = STEP_MS) -> AsyncIterator[list[Path]]:
+async def watch(
+    paths: Iterable[Path | str],
+    *,
+    ignore: Iterable[str] = (),
+    stop_event: asyncio.Event | None = None,
+    recursive: bool = True,
+    only: Iterable[str] | None = None,
+    debounce_ms: int = DEBOUNCE_MS,
+    step_ms: int = STEP_MS,
+) -> AsyncIterator[list[Path]]:
     """Yield the changed paths (sorted) of each batch of changes until `stop_event` is set.
 
     Paths that do not exist are skipped (nothing to watch: returns at once). `only`: file name
@@ -72,15 +77,20 @@ async def watch(paths: Iterable[Path | str], *, ignore: Iterable[str] = (),
     names = tuple(only) if only is not None else None
 
     def accept(change: object, path: str) -> bool:
-        if names is not None and not any(fnmatch.fnmatchcase(Path(path).name, n)
-                                         for n in names):
+        if names is not None and not any(fnmatch.fnmatchcase(Path(path).name, n) for n in names):
             return False
         return flt(change, path)
 
     stop = stop_event or asyncio.Event()
-    async for changes in awatch(*roots, watch_filter=accept, debounce=debounce_ms,
-                                step=step_ms, stop_event=stop, recursive=recursive,
-                                rust_timeout=1000):
+    async for changes in awatch(
+        *roots,
+        watch_filter=accept,
+        debounce=debounce_ms,
+        step=step_ms,
+        stop_event=stop,
+        recursive=recursive,
+        rust_timeout=1000,
+    ):
         if stop.is_set():
             return
         yield sorted({Path(path) for _, path in changes})

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from devkit.supervisor import Supervisor
+from devkit.core.supervisor import Supervisor
 
 SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -62,8 +62,7 @@ class SupervisorThread:
         self.supervisor = supervisor
         self.exit_code: int | None = None
         self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, name="devkit-supervisor",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._main, name="devkit-supervisor", daemon=True)
         self._previous: dict[int, Any] = {}
 
     def _main(self) -> None:
@@ -83,8 +82,9 @@ class SupervisorThread:
     def install_signal_handlers(self, on_signal: Callable[[str], None] | None = None) -> None:
         counter = _SignalCounter(self.supervisor, on_signal)
         for sig in SHUTDOWN_SIGNALS:
-            self._previous[sig] = signal.signal(sig, lambda number, frame: counter(
-                signal.Signals(number)))
+            self._previous[sig] = signal.signal(
+                sig, lambda number, frame: counter(signal.Signals(number))
+            )
 
     def restore_signal_handlers(self) -> None:
         for sig, handler in self._previous.items():

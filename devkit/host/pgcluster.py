@@ -67,7 +67,9 @@ def find_bindir() -> Path | None:
 def require_bindir() -> Path:
     bindir = find_bindir()
     if bindir is None:
-        raise DevkitError("no PostgreSQL server binaries (initdb, postgres) were found", INSTALL_HINT)
+        raise DevkitError(
+            "no PostgreSQL server binaries (initdb, postgres) were found", INSTALL_HINT
+        )
     return bindir
 
 
@@ -85,8 +87,9 @@ def find_client_binary(name: str, major: int | None = None) -> Path | None:
 
 def binary_major(binary: Path) -> int | None:
     try:
-        out = subprocess.run([str(binary), "--version"], capture_output=True, text=True,
-                             timeout=10).stdout
+        out = subprocess.run(
+            [str(binary), "--version"], capture_output=True, text=True, timeout=10
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     match = re.search(r"(\d+)(?:\.\d+)?", out)
@@ -113,7 +116,9 @@ class RunAs:
         for folder, _dirs, files in os.walk(path):
             os.chown(folder, self.uid, self.gid or -1)
             for item in files:
-                os.chown(os.path.join(folder, item), self.uid, self.gid or -1, follow_symlinks=False)
+                os.chown(
+                    os.path.join(folder, item), self.uid, self.gid or -1, follow_symlinks=False
+                )
 
 
 def server_user() -> RunAs:
@@ -126,8 +131,10 @@ def server_user() -> RunAs:
         except KeyError:
             continue
         return RunAs(uid=entry.pw_uid, gid=entry.pw_gid, name=name)
-    raise DevkitError("devkit runs as root and no unprivileged user exists for PostgreSQL",
-                      "create one: useradd --system postgres")
+    raise DevkitError(
+        "devkit runs as root and no unprivileged user exists for PostgreSQL",
+        "create one: useradd --system postgres",
+    )
 
 
 def make_reachable(path: Path, run_as: RunAs) -> None:
@@ -144,7 +151,9 @@ def make_reachable(path: Path, run_as: RunAs) -> None:
 
 
 # --- cluster lifecycle ------------------------------------------------------------------------
-def initdb(bindir: Path, datadir: Path, user: str, password: str, run_as: RunAs | None = None) -> None:
+def initdb(
+    bindir: Path, datadir: Path, user: str, password: str, run_as: RunAs | None = None
+) -> None:
     """Create a cluster with scram-sha-256 auth for `user`/`password`, owned by `run_as`."""
     run_as = run_as or server_user()
     datadir.mkdir(parents=True, exist_ok=True)
@@ -157,27 +166,48 @@ def initdb(bindir: Path, datadir: Path, user: str, password: str, run_as: RunAs 
             os.chown(pwfile, run_as.uid, run_as.gid or -1)
         make_reachable(datadir.parent, run_as)
         result = subprocess.run(
-            [str(bindir / "initdb"), "-D", str(datadir), "-U", user, f"--pwfile={pwfile}",
-             "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync"],
-            capture_output=True, text=True, timeout=120, **run_as.popen_kwargs(),
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(datadir),
+                "-U",
+                user,
+                f"--pwfile={pwfile}",
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            **run_as.popen_kwargs(),
         )
     finally:
         pwfile.unlink(missing_ok=True)
     if result.returncode != 0:
-        raise DevkitError(f"initdb failed for {datadir}: {result.stderr.strip()[-400:]}",
-                          f"check permissions of {datadir.parent} and free disk space, then retry")
+        raise DevkitError(
+            f"initdb failed for {datadir}: {result.stderr.strip()[-400:]}",
+            f"check permissions of {datadir.parent} and free disk space, then retry",
+        )
 
 
 def postgres_command(bindir: Path, datadir: Path, port: int, socket_dir: Path) -> list[str]:
     """The server command line: 127.0.0.1 only, a private socket folder, quiet fast settings."""
     return [
         str(bindir / "postgres"),
-        "-D", str(datadir),
-        "-p", str(port),
-        "-k", str(socket_dir),
-        "-c", "listen_addresses=127.0.0.1",
-        "-c", "fsync=off" if os.environ.get("DEVKIT_PG_FSYNC_OFF") else "fsync=on",
-        "-c", "logging_collector=off",
+        "-D",
+        str(datadir),
+        "-p",
+        str(port),
+        "-k",
+        str(socket_dir),
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        "fsync=off" if os.environ.get("DEVKIT_PG_FSYNC_OFF") else "fsync=on",
+        "-c",
+        "logging_collector=off",
     ]
 
 
@@ -189,8 +219,10 @@ def wait_ready(url: str, timeout: float = 15.0, process: subprocess.Popen | None
     last: Exception | None = None
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise DevkitError(f"postgres exited with code {process.returncode} while starting",
-                              "see its log output above")
+            raise DevkitError(
+                f"postgres exited with code {process.returncode} while starting",
+                "see its log output above",
+            )
         try:
             with psycopg.connect(url, connect_timeout=2) as conn:
                 conn.execute("SELECT 1")
@@ -198,5 +230,7 @@ def wait_ready(url: str, timeout: float = 15.0, process: subprocess.Popen | None
         except psycopg.OperationalError as exc:
             last = exc
             time.sleep(0.01)
-    raise DevkitError(f"PostgreSQL did not become ready within {timeout:.0f}s: {last}",
-                      "see the postgres log lines for the cause")
+    raise DevkitError(
+        f"PostgreSQL did not become ready within {timeout:.0f}s: {last}",
+        "see the postgres log lines for the cause",
+    )

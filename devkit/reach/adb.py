@@ -45,8 +45,15 @@ def parse_devices(output: str) -> list[str]:
 class AdbReverser:
     """Keeps `adb reverse` applied for `ports` on every connected device."""
 
-    def __init__(self, ports: Iterable[int], log: Log, *, adb: str | None = None,
-                 interval: float = 2.0, command_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        ports: Iterable[int],
+        log: Log,
+        *,
+        adb: str | None = None,
+        interval: float = 2.0,
+        command_timeout: float = 10.0,
+    ) -> None:
         self.ports = tuple(dict.fromkeys(ports))
         self.log = log
         self.adb = adb if adb is not None else find_adb()
@@ -62,8 +69,12 @@ class AdbReverser:
     async def _adb(self, *args: str) -> tuple[int, str]:
         assert self.adb is not None
         proc = await asyncio.create_subprocess_exec(
-            self.adb, *args, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            self.adb,
+            *args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         try:
             out, _ = await asyncio.wait_for(proc.communicate(), self.command_timeout)
         except TimeoutError:
@@ -100,8 +111,10 @@ class AdbReverser:
             self.applied.add(serial)
             done.append(serial)
             ports = ", ".join(f"tcp:{p}" for p in self.ports)
-            self.log(f"adb reverse {ports} applied on {serial}: localhost on the device "
-                     "reaches this computer")
+            self.log(
+                f"adb reverse {ports} applied on {serial}: localhost on the device "
+                "reaches this computer"
+            )
         return done
 
     async def remove_all(self) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import errno
 import importlib
 import importlib.metadata
 import json
@@ -35,8 +34,17 @@ import time
 import traceback
 from typing import Any
 
-PRELOAD = ("flask", "werkzeug", "werkzeug.serving", "psycopg", "psycopg_pool", "argon2", "jwt",
-           "prometheus_client", "dotenv")
+PRELOAD = (
+    "flask",
+    "werkzeug",
+    "werkzeug.serving",
+    "psycopg",
+    "psycopg_pool",
+    "argon2",
+    "jwt",
+    "prometheus_client",
+    "dotenv",
+)
 PR_SET_PDEATHSIG = 1
 EXIT_IMPORT_FAILED = 3
 LEARN_AFTER = 1.0  # s after serving starts: the child reports the libraries it imported
@@ -53,8 +61,15 @@ def _prctl_pdeathsig(sig: int) -> None:
 
 
 class WarmParent:
-    def __init__(self, module: str, host: str, port: int, control: socket.socket,
-                 preload: tuple[str, ...], learn: bool = True) -> None:
+    def __init__(
+        self,
+        module: str,
+        host: str,
+        port: int,
+        control: socket.socket,
+        preload: tuple[str, ...],
+        learn: bool = True,
+    ) -> None:
         self.module = module
         self.host = host
         self.port = port
@@ -101,15 +116,19 @@ class WarmParent:
         return done
 
     def bind(self) -> bool:
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET,
-                             socket.SOCK_STREAM)
+        sock = socket.socket(
+            socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM
+        )
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self.host, self.port))
         except OSError as exc:
             sock.close()
-            self.send(ev="fatal", errno=exc.errno or 0,
-                      text=f"cannot listen on {self.host}:{self.port}: {exc.strerror}")
+            self.send(
+                ev="fatal",
+                errno=exc.errno or 0,
+                text=f"cannot listen on {self.host}:{self.port}: {exc.strerror}",
+            )
             return False
         sock.listen(128)
         sock.set_inheritable(True)
@@ -133,8 +152,16 @@ class WarmParent:
                     os._exit(1)
                 os.dup2(out_w, 1)
                 os.dup2(err_w, 2)
-                for fd in (out_r, err_r, meta_r, out_w, err_w, self.wake_r, self.wake_w,
-                           *self.pipes):
+                for fd in (
+                    out_r,
+                    err_r,
+                    meta_r,
+                    out_w,
+                    err_w,
+                    self.wake_r,
+                    self.wake_w,
+                    *self.pipes,
+                ):
                     _close(fd)
                 self.sel.close()
                 self.control.close()
@@ -345,8 +372,9 @@ class WarmParent:
             if self.kill_at is not None:
                 timeout = max(0.0, self.kill_at - now)
             if self.reaped is not None:
-                timeout = min(timeout if timeout is not None else 1.0,
-                              max(0.0, self.reaped_at + 0.2 - now))
+                timeout = min(
+                    timeout if timeout is not None else 1.0, max(0.0, self.reaped_at + 0.2 - now)
+                )
             if self.learn_at is not None:
                 wait = max(0.0, self.learn_at - now)
                 timeout = wait if timeout is None else min(timeout, wait)
@@ -366,8 +394,11 @@ class WarmParent:
                 self.signal_child(signal.SIGKILL)
                 self.kill_at = None
             self.finish_exit()
-            if self.learn_at is not None and time.monotonic() >= self.learn_at \
-                    and not self.quitting:
+            if (
+                self.learn_at is not None
+                and time.monotonic() >= self.learn_at
+                and not self.quitting
+            ):
                 self.learn_modules()
             if self.quitting and self.child is None:
                 self.finish_exit(force=True)
@@ -380,8 +411,9 @@ class WarmParent:
             self.kill_at = time.monotonic() + 2.0
 
 
-def serve_child(module: str, host: str, listener: socket.socket | None, meta_fd: int,
-                root: str) -> int:
+def serve_child(
+    module: str, host: str, listener: socket.socket | None, meta_fd: int, root: str
+) -> int:
     """In the forked child: import the project's module fresh, build the app, serve."""
     before = set(sys.modules)
     try:
@@ -394,8 +426,9 @@ def serve_child(module: str, host: str, listener: socket.socket | None, meta_fd:
         from werkzeug.serving import make_server
 
         assert listener is not None
-        server = make_server(host, listener.getsockname()[1], app, threaded=True,
-                             fd=listener.fileno())
+        server = make_server(
+            host, listener.getsockname()[1], app, threaded=True, fd=listener.fileno()
+        )
     except BaseException:  # noqa: BLE001 - syntax errors, import errors, failing factories
         traceback.print_exc()
         sys.stderr.flush()
@@ -408,8 +441,10 @@ def serve_child(module: str, host: str, listener: socket.socket | None, meta_fd:
     timer = threading.Timer(LEARN_AFTER, _report_modules, (before, meta_fd, root, True))
     timer.daemon = True
     timer.start()
-    print(f" * Serving {module} on http://{host}:{server.port} (warm fork, pid {os.getpid()})",
-          flush=True)
+    print(
+        f" * Serving {module} on http://{host}:{server.port} (warm fork, pid {os.getpid()})",
+        flush=True,
+    )
     signal.signal(signal.SIGTERM, _exit_on_sigterm)  # stop politely: close_app() runs
     try:
         server.serve_forever(poll_interval=0.5)
@@ -495,23 +530,16 @@ def main(argv: list[str] | None = None) -> int:
     control = socket.socket(fileno=args.control_fd)
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    parent = WarmParent(args.module, args.host, args.port, control,
-                        tuple(p for p in args.preload.split(",") if p), learn=not args.no_learn)
+    parent = WarmParent(
+        args.module,
+        args.host,
+        args.port,
+        control,
+        tuple(p for p in args.preload.split(",") if p),
+        learn=not args.no_learn,
+    )
     try:
         return parent.run()
     finally:
         if parent.child is not None:
             parent.signal_child(signal.SIGKILL)
-
-
-if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except OSError as exc:
-        if exc.errno == errno.EBADF:
-            print("devkit.warmfork: the control fd is not open (started by devkit only)",
-                  file=sys.stderr)
-            sys.exit(2)
-        raise

@@ -52,8 +52,9 @@ def expo_url(host: str, metro_port: int) -> str:
     return f"exp://{url_host(host)}:{metro_port}"
 
 
-def device_targets(lan_host: str, api_port: int, metro_port: int,
-                   adb_available: bool = False) -> list[Target]:
+def device_targets(
+    lan_host: str, api_port: int, metro_port: int, adb_available: bool = False
+) -> list[Target]:
     """One row per device kind, in the order a person usually looks for them."""
 
     def target(kind: str, label: str, host: str, note: str) -> Target:
@@ -61,26 +62,36 @@ def device_targets(lan_host: str, api_port: int, metro_port: int,
         return Target(kind, label, host, base, expo_url(host, metro_port), base, note)
 
     if adb_available:
-        adb_note = (f"devkit runs adb reverse tcp:{api_port} and tcp:{metro_port} "
-                    "for each connected device (re-applied on reconnect)")
+        adb_note = (
+            f"devkit runs adb reverse tcp:{api_port} and tcp:{metro_port} "
+            "for each connected device (re-applied on reconnect)"
+        )
     else:
         adb_note = "needs adb (Android platform-tools) and a USB/Wi-Fi debugging device"
     return [
         target("ios-simulator", "iOS simulator", "localhost", "shares the Mac's network"),
-        target("android-emulator", "Android emulator (AVD)", ANDROID_EMULATOR_HOST,
-               "the emulator's alias for this computer's loopback"),
-        target("genymotion", "Genymotion", GENYMOTION_HOST,
-               "Genymotion's alias for this computer"),
-        target("phone", "Phone on the same Wi-Fi", lan_host,
-               "the LAN address; the phone must be on the same network"
-               if lan_host not in ("127.0.0.1", "localhost")
-               else "no LAN address found: phones cannot reach this computer"),
+        target(
+            "android-emulator",
+            "Android emulator (AVD)",
+            ANDROID_EMULATOR_HOST,
+            "the emulator's alias for this computer's loopback",
+        ),
+        target("genymotion", "Genymotion", GENYMOTION_HOST, "Genymotion's alias for this computer"),
+        target(
+            "phone",
+            "Phone on the same Wi-Fi",
+            lan_host,
+            "the LAN address; the phone must be on the same network"
+            if lan_host not in ("127.0.0.1", "localhost")
+            else "no LAN address found: phones cannot reach this computer",
+        ),
         target("adb-reverse", "Android device with adb reverse", "localhost", adb_note),
     ]
 
 
-def metro_env(lan_host: str, api_port: int, settings_env: Mapping[str, str] | None = None
-              ) -> dict[str, str]:
+def metro_env(
+    lan_host: str, api_port: int, settings_env: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Environment for Metro (Expo CLI): the host it advertises in exp:// URLs and the API URL
     the app is built with. An EXPO_PUBLIC_API_URL set in .env wins over the computed one."""
     explicit = (settings_env or {}).get("EXPO_PUBLIC_API_URL", "")

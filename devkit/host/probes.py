@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from devkit.config import ProbeSettings
-from devkit.services.base import Health
+from devkit.host.health import Health
+from devkit.settings.config import ProbeSettings
 
 _clients: WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = WeakKeyDictionary()
 
@@ -32,8 +32,11 @@ def http_client() -> Any:
     if client is None or client.is_closed:
         import httpx
 
-        client = httpx.AsyncClient(trust_env=False, follow_redirects=False,
-                                   limits=httpx.Limits(max_keepalive_connections=8))
+        client = httpx.AsyncClient(
+            trust_env=False,
+            follow_redirects=False,
+            limits=httpx.Limits(max_keepalive_connections=8),
+        )
         _clients[loop] = client
     return client
 
@@ -61,8 +64,13 @@ class Probe(ABC):
 class HttpProbe(Probe):
     """GET url; healthy on 2xx/3xx (or `expect_status`) and, if given, `expect_body` in the body."""
 
-    def __init__(self, url: str, timeout: float = 2.0, expect_body: str | None = None,
-                 expect_status: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        timeout: float = 2.0,
+        expect_body: str | None = None,
+        expect_status: int | None = None,
+    ) -> None:
         self.url = url
         self.timeout = timeout
         self.expect_body = expect_body
@@ -70,12 +78,16 @@ class HttpProbe(Probe):
 
     async def check(self) -> Health:
         try:
-            response = await http_client().get(self.url, timeout=self.timeout,
-                                               headers=PROBE_HEADERS)
+            response = await http_client().get(
+                self.url, timeout=self.timeout, headers=PROBE_HEADERS
+            )
         except Exception as exc:  # noqa: BLE001 - any failure is "not healthy"
             return Health(False, f"GET {self.url}: {type(exc).__name__} {exc}".strip())
-        status_ok = (response.status_code == self.expect_status if self.expect_status
-                     else response.status_code < 400)
+        status_ok = (
+            response.status_code == self.expect_status
+            if self.expect_status
+            else response.status_code < 400
+        )
         if not status_ok:
             return Health(False, f"GET {self.url}: HTTP {response.status_code}")
         if self.expect_body is not None and self.expect_body not in response.text:
@@ -95,7 +107,8 @@ class TcpProbe(Probe):
     async def check(self) -> Health:
         try:
             _, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port), self.timeout)
+                asyncio.open_connection(self.host, self.port), self.timeout
+            )
         except (OSError, TimeoutError) as exc:
             return Health(False, f"tcp {self.host}:{self.port}: {exc or 'timeout'}")
         writer.close()
@@ -109,28 +122,39 @@ class TcpProbe(Probe):
 class ExecProbe(Probe):
     """A shell command; healthy when it exits 0 within the timeout."""
 
-    def __init__(self, command: str, timeout: float = 2.0, cwd: str | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        command: str,
+        timeout: float = 2.0,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.command, self.timeout, self.cwd = command, timeout, cwd
         self.env = dict(env) if env is not None else None
 
     async def check(self) -> Health:
         try:
             proc = await asyncio.create_subprocess_shell(
-                self.command, cwd=self.cwd, env=self.env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True)
+                self.command,
+                cwd=self.cwd,
+                env=self.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
         except OSError as exc:
             return Health(False, f"{self.command}: {exc}")
         try:
             out, _ = await asyncio.wait_for(proc.communicate(), self.timeout)
         except TimeoutError:
-            from devkit.proc import kill_group
+            from devkit.host.proc import kill_group
 
             kill_group(proc.pid)
             await proc.wait()
-            return Health(False, f"{shlex.split(self.command)[0]}: timed out after "
-                                 f"{self.timeout:g}s")
+            return Health(
+                False, f"{shlex.split(self.command)[0]}: timed out after {self.timeout:g}s"
+            )
         text = out.decode("utf-8", "replace").strip().splitlines()
         last = text[-1][:200] if text else ""
         if proc.returncode == 0:
@@ -167,12 +191,15 @@ class SqlProbe(Probe):
     async def check(self) -> Health:
         import psycopg
 
-        from devkit.logbuf import mask_url
+        from devkit.settings.masking import mask_url
 
         try:
             conn = await asyncio.wait_for(
-                psycopg.AsyncConnection.connect(self.url, connect_timeout=max(1, int(self.timeout)),
-                                                autocommit=True), self.timeout)
+                psycopg.AsyncConnection.connect(
+                    self.url, connect_timeout=max(1, int(self.timeout)), autocommit=True
+                ),
+                self.timeout,
+            )
         except (psycopg.Error, OSError, TimeoutError) as exc:
             first = (str(exc).strip().splitlines() or ["timeout"])[0]
             return Health(False, f"{mask_url(self.url)}: {first}")
@@ -184,8 +211,9 @@ class SqlProbe(Probe):
         return Health(True, "SELECT 1 ok")
 
 
-def probe_from_settings(spec: ProbeSettings, cwd: str | None = None,
-                        env: Mapping[str, str] | None = None) -> Probe:
+def probe_from_settings(
+    spec: ProbeSettings, cwd: str | None = None, env: Mapping[str, str] | None = None
+) -> Probe:
     if spec.kind == "http":
         return HttpProbe(spec.target, spec.timeout)
     if spec.kind == "tcp":

@@ -169,8 +169,10 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 def _probe(name: str, raw: Any) -> ProbeSettings:
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"[tool.devkit.processes.{name}] readiness must be a table",
-                          'e.g. readiness = { http = "http://127.0.0.1:3000/" }')
+        raise ConfigError(
+            f"[tool.devkit.processes.{name}] readiness must be a table",
+            'e.g. readiness = { http = "http://127.0.0.1:3000/" }',
+        )
     kinds = [key for key in raw if key in PROBE_KINDS]
     unknown = [key for key in raw if key not in (*PROBE_KINDS, "interval", "timeout")]
     if unknown or len(kinds) != 1:
@@ -178,9 +180,12 @@ def _probe(name: str, raw: Any) -> ProbeSettings:
             f"[tool.devkit.processes.{name}] readiness has {'unknown key ' + unknown[0] if unknown else 'not exactly one probe'}",
             "use exactly one of http, tcp, exec, log (plus optional interval, timeout)",
         )
-    return ProbeSettings(kind=kinds[0], target=str(raw[kinds[0]]),
-                         interval=float(raw.get("interval", 1.0)),
-                         timeout=float(raw.get("timeout", 2.0)))
+    return ProbeSettings(
+        kind=kinds[0],
+        target=str(raw[kinds[0]]),
+        interval=float(raw.get("interval", 1.0)),
+        timeout=float(raw.get("timeout", 2.0)),
+    )
 
 
 def _process(name: str, raw: Any) -> ProcessSettings:
@@ -190,12 +195,16 @@ def _process(name: str, raw: Any) -> ProcessSettings:
     allowed = {f.name for f in fields(ProcessSettings)} - {"name"}
     for key in raw:
         if key not in allowed:
-            raise ConfigError(f"unknown key {key!r} in {where}",
-                              f"remove it; known keys: {', '.join(sorted(allowed))}")
+            raise ConfigError(
+                f"unknown key {key!r} in {where}",
+                f"remove it; known keys: {', '.join(sorted(allowed))}",
+            )
     restart = str(raw.get("restart", "on-failure"))
     if restart not in RESTART_POLICIES:
-        raise ConfigError(f"{where} restart = {restart!r} is not a restart policy",
-                          f"use one of {', '.join(RESTART_POLICIES)}")
+        raise ConfigError(
+            f"{where} restart = {restart!r} is not a restart policy",
+            f"use one of {', '.join(RESTART_POLICIES)}",
+        )
     return ProcessSettings(
         name=name,
         command=str(raw["command"]),
@@ -217,8 +226,9 @@ def load_settings(root: Path | None = None, overrides: Mapping[str, Any] | None 
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"pyproject.toml is not valid TOML: {exc}",
-                              "fix the syntax error in pyproject.toml") from None
+            raise ConfigError(
+                f"pyproject.toml is not valid TOML: {exc}", "fix the syntax error in pyproject.toml"
+            ) from None
         table = dict(data.get("tool", {}).get("devkit", {}))
     table.update({k: v for k, v in (overrides or {}).items() if v is not None})
 
@@ -226,12 +236,16 @@ def load_settings(root: Path | None = None, overrides: Mapping[str, Any] | None 
     values: dict[str, Any] = {}
     for key, raw in table.items():
         if key not in known:
-            raise ConfigError(f"unknown key {key!r} in [tool.devkit]",
-                              f"remove it or use one of: {', '.join(sorted(known))}")
+            raise ConfigError(
+                f"unknown key {key!r} in [tool.devkit]",
+                f"remove it or use one of: {', '.join(sorted(known))}",
+            )
         if key == "processes":
             if not isinstance(raw, Mapping):
-                raise ConfigError("[tool.devkit] processes must be a table of tables",
-                                  "declare each as [tool.devkit.processes.NAME]")
+                raise ConfigError(
+                    "[tool.devkit] processes must be a table of tables",
+                    "declare each as [tool.devkit.processes.NAME]",
+                )
             values[key] = tuple(_process(str(n), spec) for n, spec in raw.items())
         elif key in _PATH_KEYS:
             values[key] = Path(str(raw))
@@ -246,11 +260,14 @@ def load_settings(root: Path | None = None, overrides: Mapping[str, Any] | None 
 
     settings = Settings(root=root, env=read_env_file(root / ".env"), **values)
     if settings.db_backend not in DB_BACKENDS:
-        raise ConfigError(f"db_backend = {settings.db_backend!r} is not a backend",
-                          f"use one of {', '.join(DB_BACKENDS)}")
+        raise ConfigError(
+            f"db_backend = {settings.db_backend!r} is not a backend",
+            f"use one of {', '.join(DB_BACKENDS)}",
+        )
     if settings.api_reload not in ("fork", "spawn"):
-        raise ConfigError(f"api_reload = {settings.api_reload!r} is not a reload mode",
-                          "use fork (fast) or spawn")
+        raise ConfigError(
+            f"api_reload = {settings.api_reload!r} is not a reload mode", "use fork (fast) or spawn"
+        )
     return _absolute(settings)
 
 

@@ -16,11 +16,19 @@ from typing import Any
 
 from devkit.errors import ConfigError
 
-_VAR = re.compile(r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}"
-                  r"|([A-Za-z_][A-Za-z0-9_]*))")
+_VAR = re.compile(
+    r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}"
+    r"|([A-Za-z_][A-Za-z0-9_]*))"
+)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
-_UNIT_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
-            "m": 60_000_000_000, "h": 3_600_000_000_000}
+_UNIT_NS = {
+    "ns": 1,
+    "us": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+}
 
 
 @dataclass(frozen=True)
@@ -50,8 +58,12 @@ class Healthcheck:
     def docker_sdk(self) -> dict[str, Any]:
         """The `healthcheck=` argument of docker SDK containers.create/run."""
         out: dict[str, Any] = {"test": list(self.test)}
-        for key, value in (("interval", self.interval_ns), ("timeout", self.timeout_ns),
-                           ("retries", self.retries), ("start_period", self.start_period_ns)):
+        for key, value in (
+            ("interval", self.interval_ns),
+            ("timeout", self.timeout_ns),
+            ("retries", self.retries),
+            ("start_period", self.start_period_ns),
+        ):
             if value:
                 out[key] = value
         return out
@@ -94,8 +106,9 @@ def interpolate(text: str, env: Mapping[str, str], where: str = "") -> str:
         if op == "+":
             return arg if value is not None else ""
         if (op == ":?" and not value) or (op == "?" and value is None):
-            raise ConfigError(f"{where or 'compose file'}: {name} is required: {arg}",
-                              f"set {name} in .env")
+            raise ConfigError(
+                f"{where or 'compose file'}: {name} is required: {arg}", f"set {name} in .env"
+            )
         return value or ""
 
     return _VAR.sub(replace, text)
@@ -136,9 +149,12 @@ def _environment(raw: Any) -> dict[str, str]:
 
 def _port(raw: Any) -> PortMapping:
     if isinstance(raw, dict):  # long syntax
-        return PortMapping(str(raw.get("host_ip", "")),
-                           int(raw["published"]) if raw.get("published") else None,
-                           int(raw["target"]), str(raw.get("protocol", "tcp")))
+        return PortMapping(
+            str(raw.get("host_ip", "")),
+            int(raw["published"]) if raw.get("published") else None,
+            int(raw["target"]),
+            str(raw.get("protocol", "tcp")),
+        )
     text = str(raw)
     text, _, protocol = text.partition("/")
     parts = text.rsplit(":", 2)
@@ -155,8 +171,12 @@ def _port(raw: Any) -> PortMapping:
 def _volume(raw: Any) -> VolumeMount:
     if isinstance(raw, dict):
         source = str(raw.get("source", ""))
-        return VolumeMount(source, str(raw["target"]), raw.get("type", "volume") == "volume",
-                           bool(raw.get("read_only", False)))
+        return VolumeMount(
+            source,
+            str(raw["target"]),
+            raw.get("type", "volume") == "volume",
+            bool(raw.get("read_only", False)),
+        )
     parts = str(raw).split(":")
     if len(parts) == 1:
         return VolumeMount("", parts[0], True)
@@ -191,19 +211,24 @@ def load_service(path: Path, service: str, env: Mapping[str, str]) -> ComposeSer
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
-        raise ConfigError(f"the compose file {path} does not exist",
-                          "restore compose/docker-compose.yml, set compose_file in "
-                          "[tool.devkit], or use --db-backend native") from None
+        raise ConfigError(
+            f"the compose file {path} does not exist",
+            "restore compose/docker-compose.yml, set compose_file in "
+            "[tool.devkit], or use --db-backend native",
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}", f"fix the syntax of {path}") from None
     services = data.get("services") or {}
     if service not in services:
-        raise ConfigError(f"{path} has no service {service!r}",
-                          f"add a `{service}:` service or set compose_service in [tool.devkit]")
+        raise ConfigError(
+            f"{path} has no service {service!r}",
+            f"add a `{service}:` service or set compose_service in [tool.devkit]",
+        )
     raw = _walk(services[service] or {}, env, where)
     if not raw.get("image"):
-        raise ConfigError(f"{path}: service {service!r} has no image",
-                          "add image: (e.g. postgres:15)")
+        raise ConfigError(
+            f"{path}: service {service!r} has no image", "add image: (e.g. postgres:15)"
+        )
     command = raw.get("command")
     if isinstance(command, str):
         import shlex
@@ -222,5 +247,7 @@ def load_service(path: Path, service: str, env: Mapping[str, str]) -> ComposeSer
             declared_volumes=tuple(str(v) for v in (data.get("volumes") or {})),
         )
     except (ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{path}: service {service!r} is malformed: {exc}",
-                          "compare it with the Compose file reference") from None
+        raise ConfigError(
+            f"{path}: service {service!r} is malformed: {exc}",
+            "compare it with the Compose file reference",
+        ) from None

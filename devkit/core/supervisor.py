@@ -2,7 +2,7 @@
 restarts by policy with backoff, detects crash loops, and shuts down in reverse order.
 
 Front ends only subscribe to events and call the thread-safe `request_*` methods
-(devkit.events.Controller). Every state change goes through `_change()`, which emits
+(devkit.core.events.Controller). Every state change goes through `_change()`, which emits
 StateChanged, updates the run state file and re-checks "all healthy".
 
 Dependents of a dependency that crashes keep running: the API reports its database as down on
@@ -21,12 +21,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from devkit import supervisor_net
-from devkit.backoff import restart_decision
-from devkit.component import STABLE_AFTER, Component
-from devkit.config import Settings
-from devkit.errors import DevkitError
-from devkit.events import (
+from devkit.core.backoff import restart_decision
+from devkit.core.component import STABLE_AFTER, Component
+from devkit.core.events import (
     AllHealthy,
     ComponentStatus,
     EventBus,
@@ -38,10 +35,13 @@ from devkit.events import (
     Stopped,
     Subscriber,
 )
-from devkit.logbuf import LogStore, Masker
-from devkit.proc import kill_group
-from devkit.runstate import RunState
-from devkit.services.base import Health, Service, ServiceContext
+from devkit.core.logbuf import LogStore, Masker
+from devkit.core.network import NetworkHooks, NetworkSide
+from devkit.core.runstate import RunState
+from devkit.core.service import Health, Service, ServiceContext
+from devkit.errors import DevkitError
+from devkit.host.proc import kill_group
+from devkit.settings.config import Settings
 
 HEALTH_PROBE_TIMEOUT = 5.0
 _RUNNING = (State.STARTING, State.HEALTHY, State.UNHEALTHY, State.RESTARTING)
@@ -50,11 +50,19 @@ _RUNNING = (State.STARTING, State.HEALTHY, State.UNHEALTHY, State.RESTARTING)
 class Supervisor:
     """Owns the services of one `devkit up`. Create, then `await run()` on some event loop."""
 
-    def __init__(self, settings: Settings, services: Sequence[Service],
-                 bus: EventBus | None = None, clock: Callable[[], float] = time.monotonic, *,
-                 runstate: RunState | None = None, lan_host: str | None = None,
-                 network: bool = True, backoff_initial: float = 0.25,
-                 exit_on_required_failure: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        services: Sequence[Service],
+        bus: EventBus | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        runstate: RunState | None = None,
+        lan_host: str | None = None,
+        network: bool = True,
+        backoff_initial: float = 0.25,
+        exit_on_required_failure: bool = False,
+    ) -> None:
         self.settings = settings
         self.bus = bus or EventBus()
         self.clock = clock
@@ -67,11 +75,27 @@ class Supervisor:
             if svc.name in self.components:
                 raise ValueError(f"two services named {svc.name!r}")
             self.components[svc.name] = Component(
-                svc, backoff_initial=backoff_initial, backoff_cap=settings.restart_backoff_max,
-                crash_limit=settings.crash_loop_limit, crash_window=settings.crash_loop_window,
-                clock=clock)
+                svc,
+                backoff_initial=backoff_initial,
+                backoff_cap=settings.restart_backoff_max,
+                crash_limit=settings.crash_loop_limit,
+                crash_window=settings.crash_loop_window,
+                clock=clock,
+            )
         self.order = _dependency_order(self.components)
-        self.net = supervisor_net.NetworkSide(self, lan_host, enabled=network)
+        self.net = NetworkSide(
+            NetworkHooks(
+                settings=settings,
+                components=lambda: self.components.values(),
+                notice=lambda text, level: self._notice(text, level),
+                log=lambda text: self._log("devkit", text, "devkit"),
+                restart=self._restart,
+                record_lan_host=self._record_lan_host,
+                publish=self.bus.publish,
+            ),
+            lan_host,
+            enabled=network,
+        )
         self.exit_code = 0
         self.shutting_down = False
         self._statuses = {name: c.status() for name, c in self.components.items()}
@@ -189,6 +213,15 @@ class Supervisor:
                 if pgid and pgid != os.getpgid(0):
                     kill_group(int(pgid), signal.SIGKILL)
 
+    def _record_lan_host(self, host: str) -> None:
+        if self.runstate is None:
+            return
+        self.runstate.extra["lan_host"] = host
+        try:
+            self.runstate.write()
+        except OSError:
+            pass
+
     # --- events -------------------------------------------------------------------------------
     def _notice(self, text: str, level: str = "info", component: str = "") -> None:
         self.bus.publish(Notice(text, level, component))
@@ -244,8 +277,12 @@ class Supervisor:
 
     def _fail(self, c: Component, why: str) -> None:
         """A required component cannot start: headless `up` ends with exit code 1."""
-        if (self.exit_on_required_failure and c.service.required
-                and not self.ever_all_healthy and not self.shutting_down):
+        if (
+            self.exit_on_required_failure
+            and c.service.required
+            and not self.ever_all_healthy
+            and not self.shutting_down
+        ):
             self.exit_code = 1
             self._notice(f"{c.name} cannot start: {why}", "error", c.name)
             self._begin_shutdown()
@@ -285,7 +322,8 @@ class Supervisor:
             log=lambda text, stream="stdout": self._log(c.name, text, stream),
             request_restart=lambda reason="": self.request_restart(c.name, reason or "changed"),
             notice=lambda text, level="info": self._notice(text, level, c.name),
-            env=env)
+            env=env,
+        )
 
     async def _drive(self, c: Component) -> None:
         svc = c.service
@@ -309,8 +347,11 @@ class Supervisor:
                 await self._after_exit(c, *outcome)
 
     async def _wait_for_dependencies(self, c: Component) -> None:
-        deps = [self.components[d] for d in c.service.depends_on
-                if d in self.components and self.components[d].enabled]
+        deps = [
+            self.components[d]
+            for d in c.service.depends_on
+            if d in self.components and self.components[d].enabled
+        ]
 
         def ready() -> bool:
             return not c.wanted or all(d.state == State.HEALTHY for d in deps)
@@ -339,8 +380,9 @@ class Supervisor:
             c.ever_started = True
             await asyncio.wait_for(svc.start(c.ctx), svc.start_timeout)  # type: ignore[arg-type]
         except DevkitError as exc:
-            self._give_up(c, [exc.message] + ([f"fix: {exc.hint}"] if exc.hint else []),
-                          exc.message)
+            self._give_up(
+                c, [exc.message] + ([f"fix: {exc.hint}"] if exc.hint else []), exc.message
+            )
             await self._quiet_stop(c)
             return None
         except TimeoutError:
@@ -355,8 +397,9 @@ class Supervisor:
             interval = 0.0
             while True:
                 wake_task = asyncio.ensure_future(c.wake.wait())
-                await asyncio.wait({exit_task, wake_task}, timeout=interval,
-                                   return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    {exit_task, wake_task}, timeout=interval, return_when=asyncio.FIRST_COMPLETED
+                )
                 wake_task.cancel()
                 if exit_task.done():
                     try:
@@ -386,8 +429,11 @@ class Supervisor:
                     self._fail(c, why)
                 elif not timed_out:
                     self._change(c, c.state, health.detail or "waiting for health")
-                interval = (svc.health_interval_running if c.healthy_this_run or timed_out
-                            else svc.health_interval_starting)
+                interval = (
+                    svc.health_interval_running
+                    if c.healthy_this_run or timed_out
+                    else svc.health_interval_starting
+                )
         finally:
             if not exit_task.done():
                 exit_task.cancel()
@@ -402,8 +448,11 @@ class Supervisor:
 
     async def _stop_run(self, c: Component) -> None:
         restarting = c.restart_pending and c.wanted
-        self._change(c, State.RESTARTING if restarting else State.STOPPING,
-                     c.restart_reason if restarting else "stopping")
+        self._change(
+            c,
+            State.RESTARTING if restarting else State.STOPPING,
+            c.restart_reason if restarting else "stopping",
+        )
         await self._quiet_stop(c)
         if not restarting:
             self._change(c, State.STOPPED, "stopped")
@@ -435,8 +484,9 @@ class Supervisor:
             return
         c.last_error = tuple(list(c.tail)[-20:] + lines + [ended])
         if not restart_decision(svc.restart_policy, code):
-            return self._give_up(c, lines + [ended], f"{ended} (restart policy "
-                                 f"{svc.restart_policy})")
+            return self._give_up(
+                c, lines + [ended], f"{ended} (restart policy {svc.restart_policy})"
+            )
         if svc.wait_for_change_after_crash and not c.healthy_this_run:
             c.wanted = False
             self._change(c, State.CRASHED, f"{ended}; waiting for a change to restart")
@@ -446,8 +496,11 @@ class Supervisor:
         if c.crashes.record():
             s = self.settings
             return self._give_up(
-                c, lines + [ended], f"{ended}; crash loop ({s.crash_loop_limit} crashes in "
-                f"{s.crash_loop_window:g}s): not restarted, restart it by hand")
+                c,
+                lines + [ended],
+                f"{ended}; crash loop ({s.crash_loop_limit} crashes in "
+                f"{s.crash_loop_window:g}s): not restarted, restart it by hand",
+            )
         delay = c.backoff.next_delay()
         self._change(c, State.CRASHED, f"{ended}; restarting in {delay:.2g}s")
         c.wake.clear()
@@ -473,7 +526,7 @@ class Supervisor:
                 await c.service.close()
             except Exception as exc:  # noqa: BLE001
                 self._log(c.name, f"close failed: {_first(exc)}", "devkit")
-        from devkit.probes import close_http_clients
+        from devkit.host.probes import close_http_clients
 
         await close_http_clients()
         if self.runstate is not None:
@@ -530,8 +583,10 @@ def _dependency_order(components: dict[str, Any]) -> list[str]:
         if name in order or name not in components:
             return
         if name in visiting:
-            raise DevkitError(f"dependency cycle: {' -> '.join(chain + (name,))}",
-                              "remove one depends_on entry of the cycle in [tool.devkit]")
+            raise DevkitError(
+                f"dependency cycle: {' -> '.join(chain + (name,))}",
+                "remove one depends_on entry of the cycle in [tool.devkit]",
+            )
         visiting.add(name)
         for dep in components[name].service.depends_on:
             visit(dep, chain + (name,))

@@ -12,14 +12,21 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devkit.config import read_env_file
+from devkit.settings.config import read_env_file
 
 GENERATED = {
     "JWT_SECRET": lambda: secrets.token_urlsafe(48),
     "POSTGRES_PASSWORD": lambda: secrets.token_urlsafe(18),
 }
-WEAK_VALUES = {"", "change_me", "changeme", "secret", "password", "postgres",
-               "dev_secret_change_in_production"}
+WEAK_VALUES = {
+    "",
+    "change_me",
+    "changeme",
+    "secret",
+    "password",
+    "postgres",
+    "dev_secret_change_in_production",
+}
 MIN_JWT_SECRET = 32
 
 
@@ -48,11 +55,14 @@ def weak_secret_warnings(values: dict[str, str], path: Path) -> list[str]:
     if jwt.lower() in WEAK_VALUES or len(jwt) < MIN_JWT_SECRET:
         warnings.append(
             f"JWT_SECRET in {path.name} is a default or shorter than {MIN_JWT_SECRET} characters;"
-            " set a random one: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+            " set a random one: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
     password = values.get("POSTGRES_PASSWORD")
     if password is not None and password.lower() in WEAK_VALUES:
-        warnings.append(f"POSTGRES_PASSWORD in {path.name} is a well-known default; "
-                        "set a random one (before the database is first created)")
+        warnings.append(
+            f"POSTGRES_PASSWORD in {path.name} is a well-known default; "
+            "set a random one (before the database is first created)"
+        )
     return warnings
 
 
@@ -76,6 +86,8 @@ def ensure_env_file(root: Path) -> EnvFileResult:
     result.warnings.extend(weak_secret_warnings(values, path))
     mode = path.stat().st_mode & 0o777
     if mode & 0o077 and any(values.get(k) for k in GENERATED):
-        result.warnings.append(f"{path.name} holds secrets but is readable by others "
-                               f"(mode {mode:o}); run: chmod 600 {path}")
+        result.warnings.append(
+            f"{path.name} holds secrets but is readable by others "
+            f"(mode {mode:o}); run: chmod 600 {path}"
+        )
     return result

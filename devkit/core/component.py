@@ -7,9 +7,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from devkit.backoff import Backoff, CrashLoopDetector
-from devkit.events import ComponentStatus, State
-from devkit.services.base import Service, ServiceContext
+from devkit.core.backoff import Backoff, CrashLoopDetector
+from devkit.core.events import ComponentStatus, State
+from devkit.core.service import Service, ServiceContext
 
 LAST_ERROR_LINES = 30
 STABLE_AFTER = 10.0  # a run healthy this long resets the backoff
@@ -18,8 +18,16 @@ STABLE_AFTER = 10.0  # a run healthy this long resets the backoff
 class Component:
     """Runtime facts about one service. Touched only on the supervisor's loop."""
 
-    def __init__(self, service: Service, *, backoff_initial: float, backoff_cap: float,
-                 crash_limit: int, crash_window: float, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        service: Service,
+        *,
+        backoff_initial: float,
+        backoff_cap: float,
+        crash_limit: int,
+        crash_window: float,
+        clock: Callable[[], float],
+    ) -> None:
         self.service = service
         self.name = service.name
         self.disabled_reason = service.disabled_reason()
@@ -51,17 +59,30 @@ class Component:
         svc = self.service
         running = self.state not in (State.STOPPED, State.CRASHED, State.DISABLED)
         return ComponentStatus(
-            name=self.name, backend=svc.backend, state=self.state, detail=self.detail,
+            name=self.name,
+            backend=svc.backend,
+            state=self.state,
+            detail=self.detail,
             pid=svc.pid if running else None,
             container_id=svc.container_id if running else None,
-            ports=tuple(svc.ports), url=svc.url,
-            started_at=self.started_at if running else None, restarts=self.restarts,
-            last_error=self.last_error, required=svc.required)
+            ports=tuple(svc.ports),
+            url=svc.url,
+            started_at=self.started_at if running else None,
+            restarts=self.restarts,
+            last_error=self.last_error,
+            required=svc.required,
+        )
 
     def run_state(self) -> dict[str, object]:
         entry: dict[str, object] = dict(self.service.run_state())
-        entry.update(state=str(self.state), detail=self.detail, restarts=self.restarts,
-                     started_at=self.started_at, url=self.service.url,
-                     backend=self.service.backend, required=self.service.required,
-                     updated_at=time.time())
+        entry.update(
+            state=str(self.state),
+            detail=self.detail,
+            restarts=self.restarts,
+            started_at=self.started_at,
+            url=self.service.url,
+            backend=self.service.backend,
+            required=self.service.required,
+            updated_at=time.time(),
+        )
         return entry

@@ -43,8 +43,9 @@ def text_width(data: str, quiet_zone: int = FULL_QUIET_ZONE) -> int:
     return len(qr_matrix(data)) + 2 * quiet_zone
 
 
-def render_qr_text(data: str, invert: bool = False, *, width: int | None = None,
-                   quiet_zone: int | None = None) -> str:
+def render_qr_text(
+    data: str, invert: bool = False, *, width: int | None = None, quiet_zone: int | None = None
+) -> str:
     """The code as lines of half-block characters (see the module docstring for colours)."""
     modules = qr_matrix(data)
     size = len(modules)
@@ -60,8 +61,9 @@ def render_qr_text(data: str, invert: bool = False, *, width: int | None = None,
 
     lines = []
     for row in range(0, total, 2):
-        lines.append("".join(_BLOCKS[drawn(row, col) + 2 * drawn(row + 1, col)]
-                             for col in range(total)))
+        lines.append(
+            "".join(_BLOCKS[drawn(row, col) + 2 * drawn(row + 1, col)] for col in range(total))
+        )
     return "\n".join(lines)
 
 
@@ -74,13 +76,17 @@ def side_by_side(blocks: list[str], gap: int = 3, width: int | None = None) -> s
     height = max(len(lines) for lines in split)
     rows = []
     for i in range(height):
-        parts = [(lines[i] if i < len(lines) else "").ljust(w) for lines, w in zip(split, widths, strict=True)]
+        parts = [
+            (lines[i] if i < len(lines) else "").ljust(w)
+            for lines, w in zip(split, widths, strict=True)
+        ]
         rows.append((" " * gap).join(parts).rstrip())
     return "\n".join(rows)
 
 
-def write_png(data: str, path: Path | str, box_size: int = 10,
-              quiet_zone: int = FULL_QUIET_ZONE) -> Path:
+def write_png(
+    data: str, path: Path | str, box_size: int = 10, quiet_zone: int = FULL_QUIET_ZONE
+) -> Path:
     """Write the code as a PNG (black on white, full quiet zone); returns the path."""
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=box_size, border=quiet_zone)
     code.add_data(data)

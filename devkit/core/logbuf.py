@@ -8,52 +8,24 @@ Memory stays bounded however chatty a component is. Safe to call from any thread
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
 
-from devkit.events import LogLine
+from devkit.core.events import LogLine
+from devkit.settings.masking import Masker, mask_url
 
-MASK = "****"
-_SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|PRIVATE_KEY)", re.IGNORECASE)
-# scheme://user:password@host -> scheme://user:****@host
-_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/?#\s@]*:)([^@\s/]+)(@)")
-MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words
-
-
-class Masker:
-    """Replaces known secret values and URL passwords with ****."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        values = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len,
-                        reverse=True)
-        self._values = values
-        self._pattern = re.compile("|".join(re.escape(v) for v in values)) if values else None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Masker:
-        """Secrets are the values of variables whose names say they are secret."""
-        return cls(value for name, value in env.items() if _SECRET_NAME.search(name))
-
-    def __call__(self, text: str) -> str:
-        if "://" in text and "@" in text:
-            text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + m.group(3), text)
-        if self._pattern is not None:
-            text = self._pattern.sub(MASK, text)
-        return text
-
-
-def mask_url(url: str) -> str:
-    """postgresql://user:secret@host/db -> postgresql://user:****@host/db."""
-    return Masker()(url)
+__all__ = ["LogStore", "Masker", "mask_url"]
 
 
 class LogStore:
     """One ring buffer per component (`lines_per_component` lines) plus a merged ring buffer."""
 
-    def __init__(self, lines_per_component: int = 10_000, masker: Masker | None = None,
-                 merged_lines: int | None = None) -> None:
+    def __init__(
+        self,
+        lines_per_component: int = 10_000,
+        masker: Masker | None = None,
+        merged_lines: int | None = None,
+    ) -> None:
         if lines_per_component < 1:
             raise ValueError("lines_per_component must be at least 1")
         self.lines_per_component = lines_per_component
@@ -91,5 +63,7 @@ class LogStore:
                 self._per.clear()
             else:
                 self._per.pop(component, None)
-                self._merged = deque((x for x in self._merged if x.component != component),
-                                     maxlen=self._merged.maxlen)
+                self._merged = deque(
+                    (x for x in self._merged if x.component != component),
+                    maxlen=self._merged.maxlen,
+                )

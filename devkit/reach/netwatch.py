@@ -15,7 +15,7 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable
 
-from devkit.net import LanChoice
+from devkit.reach.lan import LanChoice
 
 # rtnetlink multicast groups: links, IPv4 addresses, IPv4 routes, IPv6 addresses
 _RTMGRP = 0x1 | 0x10 | 0x40 | 0x100
@@ -81,6 +81,7 @@ class NetworkWatcher:
         wake = asyncio.Event()
         sock = open_netlink() if self.use_netlink else None
         if sock is not None:
+
             def readable() -> None:
                 try:
                     while sock.recv(65536):
@@ -100,8 +101,10 @@ class NetworkWatcher:
                 stop_task = asyncio.ensure_future(stop_event.wait())
                 wake_task = asyncio.ensure_future(wake.wait())
                 done, pending = await asyncio.wait(
-                    {stop_task, wake_task}, timeout=self.interval,
-                    return_when=asyncio.FIRST_COMPLETED)
+                    {stop_task, wake_task},
+                    timeout=self.interval,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 for task in pending:
                     task.cancel()
                 if stop_event.is_set():

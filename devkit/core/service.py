@@ -10,11 +10,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from devkit.host.health import Health
 
-@dataclass(frozen=True)
-class Health:
-    ok: bool
-    detail: str = ""
+__all__ = ["Health", "Service", "ServiceContext"]
 
 
 @dataclass
@@ -71,6 +69,11 @@ class Service(ABC):
     @property
     def container_id(self) -> str | None:
         return None
+
+    def set_lan_host(self, host: str) -> bool:
+        """The LAN address phones use is `host` now. True: restart me to apply it (Metro);
+        default False: nothing of mine depends on it."""
+        return False
 
     def disabled_reason(self) -> str | None:
         """Not None: do not start, show this reason (e.g. "no client/ folder")."""

@@ -14,7 +14,7 @@ class Backoff:
         self.failures = 0
 
     def next_delay(self) -> float:
-        delay = min(self.cap, self.initial * self.factor ** self.failures)
+        delay = min(self.cap, self.initial * self.factor**self.failures)
         self.failures += 1
         return delay
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from devkit.errors import AlreadyRunningError
+from devkit.host.docker import open_client
 
 LOCK_NAME = "devkit.lock"
 STATE_NAME = "runstate.json"
@@ -140,8 +141,12 @@ class RunState:
 
     def write(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        data = {"pid": self.pid, "started_at": self.started_at,
-                "components": self.components, **self.extra}
+        data = {
+            "pid": self.pid,
+            "started_at": self.started_at,
+            "components": self.components,
+            **self.extra,
+        }
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
         os.replace(tmp, self.path)
@@ -161,7 +166,7 @@ class Leftover:
 
 
 def _leader(entry: dict[str, Any]) -> str:
-    """"alive" (same process), "gone" (no such pid) or "reused" (another process has the pid)."""
+    """ "alive" (same process), "gone" (no such pid) or "reused" (another process has the pid)."""
     pid = entry.get("pid")
     if not pid:
         return "gone"
@@ -200,22 +205,26 @@ def find_leftovers(state_dir: Path, locked_by_us: bool = False) -> list[Leftover
         # never handed out while a group with that id exists, so "reused" means the group died.
         group_alive = bool(pgid) and (pid_alive or (leader == "gone" and _group_alive(pgid)))
         if pid_alive or group_alive or entry.get("container_id"):
-            found.append(Leftover(name, entry.get("pid") if pid_alive else None,
-                                  pgid if group_alive else None, entry.get("container_id"),
-                                  entry.get("docker_host") or ""))
+            found.append(
+                Leftover(
+                    name,
+                    entry.get("pid") if pid_alive else None,
+                    pgid if group_alive else None,
+                    entry.get("container_id"),
+                    entry.get("docker_host") or "",
+                )
+            )
     return found
 
 
 def _stop_container(container_id: str, timeout: float, host: str = "") -> str:
     try:
-        import docker
         from docker.errors import DockerException, NotFound
     except ImportError:
         return f"container {container_id[:12]}: docker SDK missing, not stopped"
     try:
         wait = max(int(timeout) + 5, 10)
-        client = docker.DockerClient(base_url=host, timeout=wait) if host \
-            else docker.from_env(timeout=wait)
+        client = open_client(host, wait)
         try:
             container = client.containers.get(container_id)
         except NotFound:
@@ -228,9 +237,13 @@ def _stop_container(container_id: str, timeout: float, host: str = "") -> str:
         return f"container {container_id[:12]} not stopped: {exc}"
 
 
-def clean_leftovers(state_dir: Path, timeout: float = 10.0,
-                    log: Callable[[str], None] = lambda text: None,
-                    locked_by_us: bool = False, strict: bool = False) -> list[Leftover]:
+def clean_leftovers(
+    state_dir: Path,
+    timeout: float = 10.0,
+    log: Callable[[str], None] = lambda text: None,
+    locked_by_us: bool = False,
+    strict: bool = False,
+) -> list[Leftover]:
     """Stop what a killed devkit left: SIGTERM to each group, SIGKILL after `timeout`.
     strict: a container that cannot be stopped is an error (and the state file is kept)."""
     if not locked_by_us and lock_is_held(state_dir):
@@ -265,9 +278,10 @@ def clean_leftovers(state_dir: Path, timeout: float = 10.0,
     if failed and strict:  # keep the state file: it is the only record of the container
         from devkit.errors import DevkitError
 
-        raise DevkitError(f"{len(failed)} container(s) left by a killed devkit are still "
-                          "running and could not be stopped",
-                          "start the Docker engine that runs them (or set DOCKER_HOST) and run "
-                          "devkit down again")
+        raise DevkitError(
+            f"{len(failed)} container(s) left by a killed devkit are still "
+            "running and could not be stopped",
+            "start the Docker engine that runs them (or set DOCKER_HOST) and run devkit down again",
+        )
     (state_dir / STATE_NAME).unlink(missing_ok=True)
     return leftovers

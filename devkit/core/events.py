@@ -100,9 +100,7 @@ class Stopped:
     at: float = field(default_factory=time.time)
 
 
-Event = (
-    StateChanged | LogLine | Notice | TargetsChanged | AllHealthy | ShutdownProgress | Stopped
-)
+Event = StateChanged | LogLine | Notice | TargetsChanged | AllHealthy | ShutdownProgress | Stopped
 Subscriber = Callable[[Event], None]
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from devkit.net import PlatformInfo, is_loopback_host
-from devkit.targets import api_url
+from devkit.reach.lan import PlatformInfo, is_loopback_host
+from devkit.reach.targets import api_url
 
 
 @dataclass(frozen=True)
@@ -27,23 +27,30 @@ class LanReach:
     hint: str = ""
 
 
-def firewall_hint(info: PlatformInfo, ports: Sequence[int],
-                  which: Callable[[str], str | None] = shutil.which) -> str:
+def firewall_hint(
+    info: PlatformInfo, ports: Sequence[int], which: Callable[[str], str | None] = shutil.which
+) -> str:
     """The command (or setting) that lets phones in through this OS's firewall."""
     ports = tuple(dict.fromkeys(ports))
     if info.wsl or info.system == "Windows":
         rules = "; ".join(
             f'New-NetFirewallRule -DisplayName "devkit {p}" -Direction Inbound -Action Allow '
-            f"-Protocol TCP -LocalPort {p}" for p in ports)
+            f"-Protocol TCP -LocalPort {p}"
+            for p in ports
+        )
         netsh = "; ".join(
             f'netsh advfirewall firewall add rule name="devkit {p}" dir=in action=allow '
-            f"protocol=TCP localport={p}" for p in ports)
+            f"protocol=TCP localport={p}"
+            for p in ports
+        )
         return f"Windows firewall (admin PowerShell): {rules} (or: {netsh})"
     if info.system == "Darwin":
         python = sys.executable
-        return ("macOS Application Firewall: System Settings > Network > Firewall > Options, "
-                "allow incoming connections for Python, or run: sudo /usr/libexec/"
-                f"ApplicationFirewall/socketfilterfw --add {python} --unblockapp {python}")
+        return (
+            "macOS Application Firewall: System Settings > Network > Firewall > Options, "
+            "allow incoming connections for Python, or run: sudo /usr/libexec/"
+            f"ApplicationFirewall/socketfilterfw --add {python} --unblockapp {python}"
+        )
     if which("ufw"):
         return "ufw: " + " && ".join(f"sudo ufw allow {p}/tcp" for p in ports)
     if which("firewall-cmd"):
@@ -73,17 +80,27 @@ def check_lan_reach(
             return LanReach(True, url, f"the API answers on {host}:{port}")
         hint = firewall_hint(info, (port, *extra_ports), which)
         if is_loopback_host(host):
-            return LanReach(False, url, f"the API does not answer on {host}:{port}: {lan_error}",
-                            "start it with devkit up")
+            return LanReach(
+                False,
+                url,
+                f"the API does not answer on {host}:{port}: {lan_error}",
+                "start it with devkit up",
+            )
         local_error = _get(client, f"http://127.0.0.1:{port}/status", timeout)
         if local_error is None:
             return LanReach(
-                False, url,
+                False,
+                url,
                 f"the API answers on 127.0.0.1:{port} but not on {host}:{port} ({lan_error}): "
                 "it listens on 127.0.0.1 only, so phones cannot reach it",
-                f"make it listen on 0.0.0.0 (HOST=0.0.0.0; devkit up does this); then {hint}")
-        return LanReach(False, url, f"the API is not answering at all ({local_error})",
-                        "start it with devkit up (or check its log)")
+                f"make it listen on 0.0.0.0 (HOST=0.0.0.0; devkit up does this); then {hint}",
+            )
+        return LanReach(
+            False,
+            url,
+            f"the API is not answering at all ({local_error})",
+            "start it with devkit up (or check its log)",
+        )
     finally:
         if own:
             client.close()
@@ -116,8 +133,12 @@ class LiveHealth:
         return self.api == "ok"
 
     def as_dict(self) -> dict[str, str]:
-        return {"api": self.api, "metro": self.metro, "api_url": self.api_url,
-                "metro_url": self.metro_url}
+        return {
+            "api": self.api,
+            "metro": self.metro,
+            "api_url": self.api_url,
+            "metro_url": self.metro_url,
+        }
 
 
 def probe_local(api_port: int, metro_port: int, timeout: float = 0.5) -> LiveHealth:
