@@ -235,7 +235,7 @@ def _body(schema: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": _ref(schema)}}}
 
 
-AUTHED = [{"bearerAuth": []}]
+AUTHED: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 BODY_ERRORS = (400, 413, 415)
 
 # API operations relative to the /api/v1 prefix: {path: {method: operation}}.

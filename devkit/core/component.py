@@ -39,6 +39,7 @@ class Component:
         self.wanted = self.disabled_reason is None
         self.restart_pending = False
         self.restart_reason = ""
+        self.restart_by_service = False  # the service asked (its inputs changed): a reload
         self.gave_up = False
         self.ever_started = False  # start() was called at least once: stop() is owed
         self.runs = 0

@@ -85,9 +85,7 @@ class NetworkSide:
             from devkit.reach.adb import AdbReverser
 
             s = self.hooks.settings
-            reverser = AdbReverser(
-                (s.api_port, s.metro_port), lambda text: self.hooks.log(text, "devkit")
-            )
+            reverser = AdbReverser((s.api_port, s.metro_port), self.hooks.log)
             if reverser.available:
                 self._tasks.append(asyncio.create_task(reverser.run(self._stop), name="adb"))
 

@@ -251,6 +251,7 @@ def clean_leftovers(
     leftovers = find_leftovers(state_dir, locked_by_us=True)
     groups = [item for item in leftovers if item.pgid]
     for item in groups:
+        assert item.pgid is not None
         log(f"stopping {item.component} left by a previous devkit (process group {item.pgid})")
         try:
             os.killpg(item.pgid, signal.SIGTERM)

@@ -9,10 +9,21 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 
 from devkit.host.health import Health
 
-__all__ = ["Health", "Service", "ServiceContext"]
+__all__ = ["Health", "Service", "ServiceContext", "StopReason"]
+
+
+class StopReason(Enum):
+    """Why the supervisor stops a service: services act on this, never on timing guesses."""
+
+    RELOAD = "reload"  # the service asked for it (its inputs changed): it may keep warm state
+    RESTART = "restart"  # a person or client asked for a restart: start fresh
+    REAP = "reap"  # the run ended by itself (crash, kill -9, failed start): clean up its group
+    COMMAND = "command"  # a person or client asked for a stop: stay stopped
+    SHUTDOWN = "shutdown"  # devkit is exiting: stop everything
 
 
 @dataclass
@@ -95,7 +106,7 @@ class Service(ABC):
         """Return the exit code when the running thing stops on its own (or is stopped)."""
 
     @abstractmethod
-    async def stop(self, timeout: float) -> None:
+    async def stop(self, timeout: float, reason: StopReason) -> None:
         """Stop what start() launched: polite signal, then force after `timeout`."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook

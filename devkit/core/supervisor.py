@@ -38,7 +38,7 @@ from devkit.core.events import (
 from devkit.core.logbuf import LogStore, Masker
 from devkit.core.network import NetworkHooks, NetworkSide
 from devkit.core.runstate import RunState
-from devkit.core.service import Health, Service, ServiceContext
+from devkit.core.service import Health, Service, ServiceContext, StopReason
 from devkit.errors import DevkitError
 from devkit.host.proc import kill_group
 from devkit.settings.config import Settings
@@ -180,11 +180,12 @@ class Supervisor:
         c.wake.set()
         self._notify()
 
-    def _restart(self, name: str, reason: str) -> None:
+    def _restart(self, name: str, reason: str, by_service: bool = False) -> None:
         c = self._get(name)
         if c is None or self.shutting_down:
             return
         c.wanted, c.restart_pending, c.restart_reason, c.gave_up = True, True, reason, False
+        c.restart_by_service = by_service
         c.crashes.reset()
         c.backoff.reset()
         if c.state in (State.HEALTHY, State.UNHEALTHY, State.STARTING):
@@ -318,12 +319,17 @@ class Supervisor:
 
     def _context(self, c: Component) -> ServiceContext:
         env = {**os.environ, **self.settings.env}
-        return ServiceContext(
-            log=lambda text, stream="stdout": self._log(c.name, text, stream),
-            request_restart=lambda reason="": self.request_restart(c.name, reason or "changed"),
-            notice=lambda text, level="info": self._notice(text, level, c.name),
-            env=env,
-        )
+
+        def log(text: str, stream: str = "stdout") -> None:
+            self._log(c.name, text, stream)
+
+        def request_restart(reason: str = "") -> None:
+            self._call(lambda: self._restart(c.name, reason or "changed", by_service=True))
+
+        def notice(text: str, level: str = "info") -> None:
+            self._notice(text, level, c.name)
+
+        return ServiceContext(log=log, request_restart=request_restart, notice=notice, env=env)
 
     async def _drive(self, c: Component) -> None:
         svc = c.service
@@ -383,7 +389,7 @@ class Supervisor:
             self._give_up(
                 c, [exc.message] + ([f"fix: {exc.hint}"] if exc.hint else []), exc.message
             )
-            await self._quiet_stop(c)
+            await self._quiet_stop(c, StopReason.REAP)
             return None
         except TimeoutError:
             return None, [f"start did not return within {svc.start_timeout:g}s"]
@@ -453,13 +459,22 @@ class Supervisor:
             State.RESTARTING if restarting else State.STOPPING,
             c.restart_reason if restarting else "stopping",
         )
-        await self._quiet_stop(c)
+        if not restarting:
+            reason = StopReason.COMMAND
+        elif c.restart_by_service:
+            reason = StopReason.RELOAD
+        else:
+            reason = StopReason.RESTART
+        await self._quiet_stop(c, reason)
         if not restarting:
             self._change(c, State.STOPPED, "stopped")
 
-    async def _quiet_stop(self, c: Component, timeout: float | None = None) -> None:
+    async def _quiet_stop(
+        self, c: Component, reason: StopReason, timeout: float | None = None
+    ) -> None:
         try:
-            await c.service.stop(self.settings.shutdown_timeout if timeout is None else timeout)
+            timeout = self.settings.shutdown_timeout if timeout is None else timeout
+            await c.service.stop(timeout, reason)
         except Exception as exc:  # noqa: BLE001
             self._log(c.name, f"stop failed: {_first(exc)}", "devkit")
 
@@ -471,7 +486,7 @@ class Supervisor:
 
     async def _after_exit(self, c: Component, code: int | None, lines: list[str]) -> None:
         """A run ended by itself: record its last lines, then restart, wait or give up."""
-        await self._quiet_stop(c, timeout=1.0)  # reap what the run left in its group
+        await self._quiet_stop(c, StopReason.REAP, timeout=1.0)  # what the run left in its group
         if self.shutting_down:
             return
         svc = c.service
@@ -540,7 +555,7 @@ class Supervisor:
         self.bus.publish(ShutdownProgress(c.name, State.STOPPING))
         timeout = 0.5 if self._forced else self.settings.shutdown_timeout
         try:
-            await asyncio.wait_for(c.service.stop(timeout), timeout + 5)
+            await asyncio.wait_for(c.service.stop(timeout, StopReason.SHUTDOWN), timeout + 5)
         except Exception as exc:  # noqa: BLE001
             self._log(c.name, f"stop failed: {_first(exc)}", "devkit")
         if c.service.pid:

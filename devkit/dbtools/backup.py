@@ -141,7 +141,7 @@ def backup_database(
                     filename=final.name.removesuffix(".gz"),
                     mode="wb",
                     compresslevel=6,
-                    fileobj=writer,  # type: ignore[arg-type]
+                    fileobj=writer,
                     mtime=int(now.timestamp()),
                 ) as gz:
                     while chunk := proc.stdout.read(CHUNK):

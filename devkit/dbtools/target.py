@@ -91,6 +91,7 @@ class DbTarget:
     def server_major(self) -> int:
         with self.connect() as conn:
             row = conn.execute("SHOW server_version_num").fetchone()
+        assert row is not None
         return int(row[0]) // 10000
 
     def database_exists(self, name: str) -> bool:
@@ -144,7 +145,9 @@ class DbTarget:
                 query = sql.SQL("SELECT count(*) FROM {}.{}").format(
                     sql.Identifier(schema), sql.Identifier(table)
                 )
-                counts[f"{schema}.{table}"] = int(conn.execute(query).fetchone()[0])
+                row = conn.execute(query).fetchone()
+                assert row is not None
+                counts[f"{schema}.{table}"] = int(row[0])
         return counts
 
 

@@ -29,7 +29,8 @@ CLIENT_HINT = (
 
 
 class DbTools(Protocol):
-    where: str
+    @property
+    def where(self) -> str: ...
 
     def argv(
         self, name: str, args: list[str], target: DbTarget, interactive: bool = False

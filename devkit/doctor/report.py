@@ -12,7 +12,7 @@ LABELS = {"pass": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
 
 
 def summary(results: Sequence[CheckResult]) -> dict[str, int]:
-    counts = Counter(r.status for r in results)
+    counts: Counter[str] = Counter(r.status for r in results)
     return {status: counts.get(status, 0) for status in ("pass", "warn", "fail", "skip")}
 
 

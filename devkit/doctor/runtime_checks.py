@@ -163,16 +163,16 @@ def _port_check(
             )
         docker = [p for p in found if _name(p) in DOCKER_PROXIES]
         if docker and len(docker) == len(found):
-            owner = _publisher(ctx, port)
-            if component == "postgres" and owner == ctx.settings.compose_service:
+            publisher = _publisher(ctx, port)
+            if component == "postgres" and publisher == ctx.settings.compose_service:
                 return CheckResult(
                     name,
                     "pass",
                     f"{port} is published by the dev PostgreSQL container ({_describe(docker[0])})",
                 )
             who = (
-                f"Docker container {owner}"
-                if owner
+                f"Docker container {publisher}"
+                if publisher
                 else f"a Docker container ({_describe(docker[0])})"
             )
             return CheckResult(

@@ -46,16 +46,15 @@ def candidate_bindirs() -> list[Path]:
     found: list[Path] = []
     initdb_on_path = shutil.which("initdb")
     if initdb_on_path:
-        real = Path(os.path.realpath(initdb_on_path)).parent
-        found.append(real)
+        found.append(Path(os.path.realpath(initdb_on_path)).parent)
         found.append(Path(initdb_on_path).parent)
     for pattern in SEARCH_GLOBS:
         for folder in sorted(glob.glob(pattern), key=_version_key, reverse=True):
             found.append(Path(folder))
     unique: list[Path] = []
-    for folder in found:
-        if folder not in unique and (folder / "postgres").exists() and (folder / "initdb").exists():
-            unique.append(folder)
+    for path in found:
+        if path not in unique and (path / "postgres").exists() and (path / "initdb").exists():
+            unique.append(path)
     return unique
 
 

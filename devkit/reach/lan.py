@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from devkit.errors import ConfigError
 
@@ -351,15 +352,20 @@ def read_interfaces() -> tuple[list[Interface], str | None]:
             a["addr"].split("%")[0] for a in addrs.get(netifaces.AF_INET6, []) if a.get("addr")
         )
         result.append(Interface(name, v4, v6))
-    default = netifaces.gateways().get("default", {}).get(netifaces.AF_INET)
-    return result, (default[1] if default else None)
+    return result, _default_route(netifaces, 1)
 
 
 def default_gateway() -> str | None:
     import netifaces
 
-    default = netifaces.gateways().get("default", {}).get(netifaces.AF_INET)
-    return default[0] if default else None
+    return _default_route(netifaces, 0)
+
+
+def _default_route(netifaces: Any, field: int) -> str | None:
+    """Field 0 (gateway address) or 1 (interface) of the default IPv4 route, or None."""
+    gateways: Any = netifaces.gateways()
+    default = gateways.get("default", {}).get(netifaces.AF_INET)
+    return str(default[field]) if default else None
 
 
 def read_platform(

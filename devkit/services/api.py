@@ -19,11 +19,10 @@ import asyncio
 import os
 import sys
 import sysconfig
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from devkit.core.service import Health, Service, ServiceContext
+from devkit.core.service import Health, Service, ServiceContext, StopReason
 from devkit.errors import ConfigError, DevkitError
 from devkit.host.proc import ChildProcess
 from devkit.host.watch import DEBOUNCE_MS, STEP_MS, describe, watch
@@ -44,8 +43,6 @@ DEPENDENCY_FILES = (
     "Pipfile.lock",
     "constraints*.txt",
 )
-RESTART_EXPECTED_FOR = 10.0  # s: a watcher-triggered restart keeps the warm parent
-CRASH_REAP_WINDOW = 3.0  # s: a stop this soon after the child died on its own keeps the parent
 
 
 def module_path(root: Path, module: str) -> Path | None:
@@ -66,7 +63,7 @@ def has_migrations(root: Path, module: str) -> bool:
 class ApiService(Service):
     name = "api"
     backend = "flask"
-    depends_on = ("postgres",)
+    depends_on: tuple[str, ...] = ("postgres",)
     required = True
     restart_policy = "always"
     wait_for_change_after_crash = True
@@ -90,10 +87,7 @@ class ApiService(Service):
         self.spawned: ChildProcess | None = None
         self._prewarm: asyncio.Task[None] | None = None
         self.cold = False  # next start needs a new warm parent (dependencies/env changed)
-        self.restart_expected_until = 0.0
-        self.stop_requested = False
         self.idle_by_command = False  # stopped by a command: changes do not restart it
-        self.start_failed_at = 0.0
         self._watch_stop = asyncio.Event()
         self._watch_tasks: list[asyncio.Task[None]] = []
         self._changed = asyncio.Event()  # set by a change until the next start
@@ -230,7 +224,6 @@ class ApiService(Service):
             ctx.log(f"changed: {shown} (dependencies or environment: full restart)", "devkit")
             ctx.request_restart(f"changed: {shown} (full restart)")
         else:
-            self.restart_expected_until = time.monotonic() + RESTART_EXPECTED_FOR
             ctx.log(f"changed: {shown}", "devkit")
             ctx.request_restart(f"changed: {shown}")
 
@@ -251,15 +244,7 @@ class ApiService(Service):
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self, ctx: ServiceContext) -> None:
-        try:
-            await self._start(ctx)
-        except BaseException:
-            self.start_failed_at = time.monotonic()  # the stop that follows is no command
-            raise
-
-    async def _start(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self.stop_requested = False
         self.idle_by_command = False
         self._changed.clear()
         if self.mode == "spawn":
@@ -275,7 +260,6 @@ class ApiService(Service):
             await self.parent.quit(1.0)
             self.parent = None
         self.cold = False
-        self.restart_expected_until = 0.0
         if self.parent is None:
             await self._spawn_parent(ctx)
         assert self.parent is not None
@@ -360,7 +344,7 @@ class ApiService(Service):
     def _exit_signal(self) -> asyncio.Future[object]:
         """A future done when the serving process exits (never done when there is none)."""
         if self.mode == "fork" and self.parent is not None and self.parent.child_done:
-            return asyncio.shield(self.parent.child_done)  # type: ignore[return-value]
+            return asyncio.shield(self.parent.child_done)
         loop = asyncio.get_running_loop()
         return loop.create_future()
 
@@ -375,37 +359,21 @@ class ApiService(Service):
             return parent.exited.result()
         return parent.child_done.result()
 
-    async def stop(self, timeout: float) -> None:
-        # Right after the serving process exited by itself (crash, kill -9) the supervisor
-        # reaps the run, and a watcher-triggered restart stops before it starts again: both
-        # keep the warm parent. Any other stop (a command, the shutdown, even long after a
-        # crash) stops the whole tree, and changes no longer restart a stopped API.
-        now = time.monotonic()
-        expected = now < self.restart_expected_until or (
-            now - self.start_failed_at < CRASH_REAP_WINDOW
-        )
-        self.restart_expected_until = self.start_failed_at = 0.0
+    async def stop(self, timeout: float, reason: StopReason) -> None:
+        # A reload (a source change) or a reap (the child died by itself) keeps the warm
+        # parent, so the next start only forks. A restart, a stop command or the shutdown stops
+        # the whole tree; after a stop command, changes no longer restart the API.
+        keep_parent = reason in (StopReason.RELOAD, StopReason.REAP)
+        self.idle_by_command = reason is StopReason.COMMAND
         if self.mode == "spawn":
-            child = self.spawned
-            crashed = child is not None and child.returncode is not None and not self.stop_requested
-            self.stop_requested = True
-            self.idle_by_command = not (crashed or expected)
-            if child is not None:
-                await child.stop(timeout)
+            if self.spawned is not None:
+                await self.spawned.stop(timeout)
             return
         parent = self.parent
         if parent is None:
             return
-        crashed = (
-            parent.child_done is not None
-            and parent.child_done.done()
-            and not self.stop_requested
-            and time.monotonic() - parent.child_exited_at < CRASH_REAP_WINDOW
-        )
-        self.stop_requested = True
-        self.idle_by_command = not (crashed or expected)
         await parent.stop_child(timeout)
-        if not (parent.alive and not self.cold and (crashed or expected)):
+        if not (parent.alive and not self.cold and keep_parent):
             await parent.quit(timeout)
             self.parent = None
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from devkit.core.service import Health, Service, ServiceContext
+from devkit.core.service import Health, Service, ServiceContext, StopReason
 from devkit.errors import DevkitError
 from devkit.host.docker import COMPOSE_PROJECT, docker_error_text, docker_host, open_client
 from devkit.settings import compose_file
@@ -77,7 +77,7 @@ class DockerPostgresService(Service):
         self.user = self.spec.environment.get("POSTGRES_USER", "postgres")
         self.dbname = self.spec.environment.get("POSTGRES_DB", self.user)
         self._client = client
-        self._stream_client: Any | None = None
+        self._stream_client: Any = None
         self.container: Any | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ctx: ServiceContext | None = None
@@ -437,7 +437,7 @@ class DockerPostgresService(Service):
         assert self._exit is not None
         return await asyncio.shield(self._exit)
 
-    async def stop(self, timeout: float) -> None:
+    async def stop(self, timeout: float, reason: StopReason) -> None:
         container = self.container
         if container is None:
             return

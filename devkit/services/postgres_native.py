@@ -19,9 +19,10 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from devkit.core.service import Health, Service, ServiceContext
+from devkit.core.service import Health, Service, ServiceContext, StopReason
 from devkit.errors import DevkitError
 from devkit.host import pgcluster
 from devkit.host.proc import ChildProcess, kill_group
@@ -144,7 +145,7 @@ class NativePostgresService(Service):
         self.run_as = pgcluster.server_user()
         self.child: ChildProcess | None = None
         self._db_ready = False
-        self._psycopg: asyncio.Future[object] | None = None
+        self._psycopg: asyncio.Future[Any] | None = None
         self._ctx: ServiceContext | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -356,7 +357,7 @@ class NativePostgresService(Service):
         assert self.child is not None
         return await self.child.wait()
 
-    async def stop(self, timeout: float) -> None:
+    async def stop(self, timeout: float, reason: StopReason) -> None:
         child = self.child
         if child is None or child.process is None:
             return

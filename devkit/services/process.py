@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from devkit.core.service import Health, Service, ServiceContext
+from devkit.core.service import Health, Service, ServiceContext, StopReason
 from devkit.host.probes import LogProbe, Probe, probe_from_settings
 from devkit.host.proc import ChildProcess
 from devkit.settings.config import ProcessSettings, Settings
@@ -111,7 +111,7 @@ class CommandService(Service):
         assert self.child is not None
         return await self.child.wait()
 
-    async def stop(self, timeout: float) -> None:
+    async def stop(self, timeout: float, reason: StopReason) -> None:
         if self.child is not None:
             await self.child.stop(timeout)
 

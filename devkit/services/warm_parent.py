@@ -11,8 +11,8 @@ import json
 import signal
 import socket
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
 from devkit.core.service import ServiceContext
 from devkit.errors import DevkitError
@@ -36,7 +36,6 @@ class WarmParent:
         self.child_pid: int | None = None
         self.child_done: asyncio.Future[int] | None = None
         self.preloaded: list[str] = []
-        self.child_exited_at = 0.0
 
     @property
     def alive(self) -> bool:
@@ -81,9 +80,8 @@ class WarmParent:
         self.exited = asyncio.ensure_future(self.proc.wait())
         reader, self.writer = await asyncio.open_unix_connection(sock=ours, limit=4 << 20)
         self.reader_task = asyncio.ensure_future(self._read(reader))
-        await asyncio.wait(
-            {self.ready, self.exited}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-        )
+        pending: list[asyncio.Future[Any]] = [self.ready, self.exited]
+        await asyncio.wait(pending, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
         if self.ready.done():
             try:
                 info = self.ready.result()  # raises the "fatal" error
@@ -118,7 +116,6 @@ class WarmParent:
                 continue
             self._dispatch(event)
         if self.child_done is not None and not self.child_done.done():
-            self.child_exited_at = time.monotonic()
             self.child_done.set_result(-signal.SIGKILL)  # died with its parent (PDEATHSIG)
 
     def _dispatch(self, event: dict[str, object]) -> None:
@@ -133,7 +130,6 @@ class WarmParent:
                 and self.child_done is not None
                 and not self.child_done.done()
             ):
-                self.child_exited_at = time.monotonic()
                 self.child_done.set_result(int(event["code"]))  # type: ignore[call-overload]
         elif kind == "ready" and self.ready is not None and not self.ready.done():
             self.ready.set_result(event)

@@ -93,7 +93,7 @@ class Settings:
     # --- values read from .env, with defaults -----------------------------------------
     def env_value(self, name: str, default: str = "") -> str:
         value = self.env.get(name)
-        return value if value not in (None, "") else default
+        return value if value else default
 
     def env_int(self, name: str, default: int) -> int:
         raw = self.env_value(name, str(default))

@@ -171,9 +171,9 @@ class DashboardApp(App[int]):
 
     # --- events from the supervisor -----------------------------------------------------------
     def on_events_ready(self, message: EventsReady) -> None:
-        self.set_timer(self.flush_interval, self._flush)
+        self.set_timer(self.flush_interval, self._flush_events)
 
-    def _flush(self) -> None:
+    def _flush_events(self) -> None:
         batch = self.bridge.drain()
         self.flushes += 1
         lines = batch.lines

@@ -7,6 +7,7 @@ fold into the state cell. Only cells whose text changed are updated.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -41,7 +42,7 @@ class ComponentsTable(DataTable):
         palette: Palette,
         statuses: list[ComponentStatus],
         clock: Callable[[], float],
-        **kwargs: object,
+        **kwargs: Any,
     ) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, show_cursor=True, **kwargs)
         self.palette = palette

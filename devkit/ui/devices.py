@@ -6,6 +6,8 @@ cameras always see dark modules on a light quiet zone (see devkit.reach.qr).
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -25,7 +27,7 @@ SHORT_LABELS = {
 
 
 class DevicesPanel(Static):
-    def __init__(self, lan_host: str, api_port: int, metro_port: int, **kwargs: object) -> None:
+    def __init__(self, lan_host: str, api_port: int, metro_port: int, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
         self.lan_host = lan_host
         self.api_port = api_port
@@ -70,9 +72,9 @@ class DevicesPanel(Static):
 
     def redraw(self) -> None:
         self.border_title = "Expo Go" if self.mode == "qr" and self.metro_enabled else "devices"
-        self.update(self.content())
+        self.update(self.rendered_targets())
 
-    def content(self) -> RenderableType:
+    def rendered_targets(self) -> RenderableType:
         if self.mode == "qr" and self.metro_enabled:
             return self._qr()
         return self._table()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.binding import Binding
 from textual.widgets import Input
 
@@ -11,7 +13,7 @@ from devkit.ui.messages import FilterApplied, FilterClosed
 class FilterInput(Input):
     BINDINGS = [Binding("escape", "cancel", "close filter", show=False)]
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(placeholder="filter: text or /regex/  (Enter keeps, Esc clears)", **kwargs)
 
     def on_input_changed(self, event: Input.Changed) -> None:

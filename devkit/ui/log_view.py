@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from typing import Any
 
 from rich.highlighter import Highlighter
 from rich.text import Text
@@ -39,7 +40,7 @@ class PrefixHighlighter(Highlighter):
 
 class LogView(Log):
     def __init__(
-        self, palette: Palette, names: list[str], max_lines: int = 10_000, **kwargs: object
+        self, palette: Palette, names: list[str], max_lines: int = 10_000, **kwargs: Any
     ) -> None:
         super().__init__(highlight=True, max_lines=max_lines, auto_scroll=True, **kwargs)
         self.width_names = max([len("devkit"), *(len(n) for n in names)])
@@ -50,7 +51,7 @@ class LogView(Log):
         self.written = 0  # lines handed to the widget (tests and benchmarks read it)
 
     # --- model --------------------------------------------------------------------------------
-    def visible(self, line: LogLine) -> bool:
+    def shows(self, line: LogLine) -> bool:
         if self.component is not None and line.component != self.component:
             return False
         return self.line_filter(line.text)
@@ -59,16 +60,14 @@ class LogView(Log):
         """Append a batch: one `write_lines` call for the lines that pass mode and filter."""
         lines = list(lines)
         self.all_lines.extend(lines)
-        shown = [format_line(line, self.width_names) for line in lines if self.visible(line)]
+        shown = [format_line(line, self.width_names) for line in lines if self.shows(line)]
         if shown:
             self.written += len(shown)
             self.write_lines(shown)
 
     def rebuild(self) -> None:
         self.clear()
-        shown = [
-            format_line(line, self.width_names) for line in self.all_lines if self.visible(line)
-        ]
+        shown = [format_line(line, self.width_names) for line in self.all_lines if self.shows(line)]
         if shown:
             self.write_lines(shown, scroll_end=self.auto_scroll)
 

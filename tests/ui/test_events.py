@@ -105,7 +105,7 @@ async def test_without_metro_the_devices_panel_lists_api_urls() -> None:
     statuses[2] = ComponentStatus("metro", "expo", State.DISABLED, "no client/ folder")
     app = make_app(ScriptedController(statuses))
     async with app.run_test(size=(80, 24)):
-        content = str(app.devices.content())
+        content = str(app.devices.rendered_targets())
         assert "exp://" not in content and "http://10.0.2.2:5000" in content
 
 
