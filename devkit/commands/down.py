@@ -1,5 +1,6 @@
-"""`devkit down`: stop a running devkit (SIGTERM, wait for its ordered shutdown), or clean up
-what a devkit that was killed left running (recorded in .devkit/runstate.json)."""
+"""`devkit down`: stop a running devkit (asked over its control socket, SIGTERM when the socket
+does not answer; then wait for its ordered shutdown), or clean up what a devkit that was
+killed left running (recorded in .devkit/runstate.json)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,18 @@ def _wait_unlocked(state_dir: Path, timeout: float) -> bool:
     return True
 
 
+def _ask(state_dir: Path) -> bool:
+    """The ordered shutdown through the control socket; False when it does not answer."""
+    from devkit.core.control.client import ControlClient
+    from devkit.errors import DevkitError
+
+    try:
+        ControlClient(state_dir, timeout=5).down()
+        return True
+    except DevkitError:
+        return False
+
+
 def run(args: argparse.Namespace) -> int:
     from devkit.core.runstate import clean_leftovers, holder_pid, lock_is_held
 
@@ -57,10 +70,11 @@ def run(args: argparse.Namespace) -> int:
             print("devkit is running but its pid is unknown; stop it from its terminal")
             return 1
         print(f"stopping devkit (pid {pid}) ...", flush=True)
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        if not _ask(state_dir):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
         if not _wait_unlocked(state_dir, timeout):
             print(f"devkit (pid {pid}) did not stop within {timeout:g}s: killing it")
             try:

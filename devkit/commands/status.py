@@ -1,5 +1,5 @@
-"""`devkit status [--json]`: components of the running devkit, from its run state file, with
-each pid and port probed live."""
+"""`devkit status [--json]`: components of the running devkit, live from its control socket;
+from its run state file (each pid and port probed) when the socket does not answer."""
 
 from __future__ import annotations
 
@@ -92,9 +92,51 @@ def collect(state_dir: Any) -> dict[str, Any]:
     }
 
 
+def live(state_dir: Any) -> dict[str, Any] | None:
+    """The report from the control socket (same shape as collect()), or None."""
+    from devkit.core.control.client import ControlClient
+    from devkit.errors import DevkitError
+
+    try:
+        data = ControlClient(state_dir, timeout=3).status()
+    except DevkitError:
+        return None
+    info = data.get("devkit", {})
+    now = time.time()
+    components = []
+    for c in data["components"]:
+        running = c["state"] not in ("stopped", "crashed", "disabled")
+        components.append(
+            {
+                "name": c["name"],
+                "state": c["state"],
+                "recorded_state": c["state"],
+                "detail": c.get("detail", ""),
+                "backend": c.get("backend", ""),
+                "pid": c.get("pid"),
+                "container_id": c.get("container_id"),
+                "ports": c.get("ports", []),
+                "ports_open": {str(p): _port_open(p) for p in c.get("ports", [])}
+                if running
+                else {},
+                "url": c.get("url", ""),
+                "uptime": _uptime(c.get("started_at"), now) if running else "-",
+                "restarts": c.get("restarts", 0),
+            }
+        )
+    return {
+        "running": True,
+        "source": "control socket",
+        "pid": info.get("pid"),
+        "lan_host": info.get("lan_host"),
+        "components": components,
+        "leftovers": [],
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     settings = state_settings(args)
-    report = collect(settings.state_dir)
+    report = live(settings.state_dir) or {**collect(settings.state_dir), "source": "state file"}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0 if report["running"] else 3

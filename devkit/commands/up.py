@@ -1,4 +1,9 @@
-"""`devkit up [--headless] [--db-backend B] [--host ADDR]`: run the whole stack.
+"""`devkit up [--headless | --detach] [--db-backend B] [--host ADDR]`: run the whole stack.
+
+--detach (like `docker compose up -d`): the same headless devkit runs as a background process
+(output in .devkit/devkit.log); this command waits until every component is healthy, prints
+the URLs and returns. `devkit logs`, `attach`, `restart` and `down` reach it over the control
+socket.
 
 Preflight (before anything starts): .env created if missing, the run lock taken ("already
 running (pid N)"), leftovers of a killed devkit stopped, ports checked (holder named). Then
@@ -24,6 +29,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(automatic when stdout is not a terminal)",
     )
     parser.add_argument(
+        "-d",
+        "--detach",
+        action="store_true",
+        help="run in the background: wait until all is healthy, print the URLs, return",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=180.0,
+        help="--detach: seconds to wait for every component to be healthy (default 180)",
+    )
+    parser.add_argument(
         "--db-backend",
         choices=DB_BACKENDS,
         default=None,
@@ -45,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     root = _root(args)
     envfile = ensure_env_file(root)
     settings = load_settings(root, {"db_backend": args.db_backend})
+    if args.detach:
+        return detach(settings, args)
     headless = args.headless or not sys.stdout.isatty()
     messages = []
     if envfile.created:
@@ -53,6 +72,36 @@ def run(args: argparse.Namespace) -> int:
         )
     messages.extend(f"warning: {w}" for w in envfile.warnings)
     return start(settings, args.db_backend, args.host, headless, messages)
+
+
+def up_args(args: argparse.Namespace) -> list[str]:
+    """The options a background `devkit up --headless` gets from this command line."""
+    extra = []
+    if getattr(args, "db_backend", None):
+        extra += ["--db-backend", args.db_backend]
+    if getattr(args, "host", None):
+        extra += ["--host", args.host]
+    return extra
+
+
+def detach(settings: Settings, args: argparse.Namespace) -> int:
+    from devkit.commands.background import print_urls, start_detached
+    from devkit.core.control.client import ControlClient
+    from devkit.core.runstate import RunLock
+
+    probe = RunLock(settings.state_dir)  # "already running (pid N)" before spawning;
+    probe.acquire()  # released at once: the background devkit takes it for good
+    probe.release()
+    print("devkit: starting in the background ...", flush=True)
+    proc = start_detached(settings.root, settings.state_dir, up_args(args), args.timeout)
+    print_urls(ControlClient(settings.state_dir).status())
+    print(
+        f"devkit runs in the background (pid {proc.pid}); output: "
+        f"{settings.state_dir / 'devkit.log'}\n"
+        "  devkit logs -f | devkit attach | devkit status | devkit down",
+        flush=True,
+    )
+    return 0
 
 
 def start(
@@ -126,15 +175,23 @@ def _headless(supervisor, settings: Settings, messages: list[str]) -> int:
 
 def _dashboard(supervisor, messages: list[str]) -> int:
     from devkit.core.hosting import SupervisorThread
-    from devkit.ui.app import run_dashboard
+    from devkit.ui.app import DashboardConfig, run_dashboard
 
+    settings = supervisor.settings
+    config = DashboardConfig(
+        api_port=settings.api_port,
+        metro_port=settings.metro_port,
+        state_dir=settings.state_dir,
+        lan_host=supervisor.net.lan_host,
+        max_lines=settings.log_buffer_lines,
+    )
     for text in messages:
         supervisor._log("devkit", text, "devkit")
     thread = SupervisorThread(supervisor)
     thread.install_signal_handlers()
     thread.start()
     try:
-        code = run_dashboard(supervisor)
+        code = run_dashboard(supervisor, config)
     finally:
         supervisor_code = thread.stop()
         thread.restore_signal_handlers()

@@ -1,7 +1,7 @@
 """The supervisor's vocabulary: component states, the events it emits and the bus that carries them.
 
 The supervisor is the only producer. Front ends (Textual UI, headless printer, tests) subscribe
-and send commands through `Controller`; they never own a process.
+and send commands through `devkit.core.controller.Controller`; they never own a process.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
 
 
 class State(StrEnum):
@@ -127,23 +126,3 @@ class EventBus:
             subscribers = list(self._subscribers)
         for subscriber in subscribers:
             subscriber(event)
-
-
-class Controller(Protocol):
-    """What a front end may ask of the supervisor. All methods are safe to call from any thread."""
-
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]: ...
-
-    def snapshot(self) -> list[ComponentStatus]: ...
-
-    def logs(self, component: str | None = None, limit: int | None = None) -> list[LogLine]: ...
-
-    def request_start(self, component: str) -> None: ...
-
-    def request_stop(self, component: str) -> None: ...
-
-    def request_restart(self, component: str) -> None: ...
-
-    def request_restart_all(self) -> None: ...
-
-    def request_shutdown(self, force: bool = False) -> None: ...

@@ -1,6 +1,8 @@
-"""The Textual dashboard behind `devkit up`.
+"""The Textual dashboard behind `devkit up` and `devkit attach`.
 
-It only subscribes to supervisor events and calls the Controller's thread-safe commands; the
+One code path for both: it talks to a Controller (devkit.core.controller), the Supervisor
+in-process or a RemoteController over the control socket when attached. Attached, `q` only
+leaves the dashboard (devkit keeps running) and `X` stops devkit. It only subscribes to supervisor events and calls the Controller's thread-safe commands; the
 subscriber (EventBridge) runs on the supervisor's thread and never touches widgets. Events are
 drained in one batch every FLUSH_INTERVAL while they arrive (one `Log.write_lines` per batch)
 and nothing runs while nothing happens except a once-a-second uptime refresh.
@@ -13,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -23,10 +26,10 @@ from textual.containers import Horizontal
 from textual.events import Resize
 from textual.widgets import DataTable, Footer, Static
 
+from devkit.core.controller import Controller
 from devkit.core.events import (
     AllHealthy,
     ComponentStatus,
-    Controller,
     Event,
     LogLine,
     Notice,
@@ -69,6 +72,7 @@ class DashboardApp(App[int]):
         Binding("d", "toggle_devices", "QR"),
         Binding("question_mark", "help", "help"),
         Binding("q", "quit", "quit"),
+        Binding("X", "stop_devkit", "stop devkit"),  # attached only (see check_action)
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
     ]
 
@@ -83,9 +87,11 @@ class DashboardApp(App[int]):
         clock: Callable[[], float] = time.time,
         max_lines: int = 10_000,
         flush_interval: float = FLUSH_INTERVAL,
+        attached: bool = False,
     ) -> None:
         super().__init__()
         self.controller = controller
+        self.attached = attached  # a client of a devkit running elsewhere: q leaves it running
         self.api_port, self.metro_port = api_port, metro_port
         self.state_dir = Path(state_dir)
         self.lan_host = lan_host
@@ -421,7 +427,17 @@ class DashboardApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(attached=self.attached))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop_devkit":
+            return self.attached  # in-process, q already stops everything
+        return True
+
+    async def action_stop_devkit(self) -> None:
+        """Attached: stop devkit itself (every component), with progress, like `devkit down`."""
+        self.attached = False  # from now on the dashboard behaves like the in-process one
+        await self.action_quit()
 
     def terminal_gone(self) -> None:
         """SIGHUP: the terminal was closed. Stop drawing and leave now; the supervisor's own
@@ -446,7 +462,11 @@ class DashboardApp(App[int]):
             loop.call_soon_threadsafe(self.exit, 0)
 
     async def action_quit(self) -> None:
-        """First press: ordered shutdown with progress. Second press: force."""
+        """First press: ordered shutdown with progress. Second press: force.
+        Attached: leave the dashboard; devkit keeps running."""
+        if self.attached:
+            self.exit(0, return_code=0)
+            return
         if not self.stopping:
             self.stopping = True
             self.controller.request_shutdown()
@@ -457,17 +477,30 @@ class DashboardApp(App[int]):
         self._refresh_status()
 
 
-def run_dashboard(controller: Controller) -> int:
-    """Run the dashboard until the supervisor has stopped; returns its exit code."""
-    settings = getattr(controller, "settings", None)
-    net = getattr(controller, "net", None)
+@dataclass(frozen=True)
+class DashboardConfig:
+    """What the dashboard shows besides the controller's events (from the settings in-process,
+    from the control socket's /status when attached)."""
+
+    api_port: int = 5000
+    metro_port: int = 8081
+    state_dir: Path = Path(".devkit")
+    lan_host: str = "127.0.0.1"
+    max_lines: int = 10_000
+    attached: bool = False
+
+
+def run_dashboard(controller: Controller, config: DashboardConfig | None = None) -> int:
+    """Run the dashboard until the supervisor has stopped (or, attached, until `q`)."""
+    config = config or DashboardConfig()
     app = DashboardApp(
         controller,
-        api_port=getattr(settings, "api_port", 5000),
-        metro_port=getattr(settings, "metro_port", 8081),
-        state_dir=getattr(settings, "state_dir", Path(".devkit")),
-        lan_host=getattr(net, "lan_host", "127.0.0.1"),
-        max_lines=getattr(settings, "log_buffer_lines", 10_000),
+        api_port=config.api_port,
+        metro_port=config.metro_port,
+        state_dir=config.state_dir,
+        lan_host=config.lan_host,
+        max_lines=config.max_lines,
+        attached=config.attached,
     )
     with on_hangup(app.terminal_gone):
         result = app.run()

@@ -1,9 +1,9 @@
-"""run_dashboard(controller): reads ports, state dir and LAN host from a Supervisor-like object."""
+"""run_dashboard(controller, config): the dashboard takes what it shows besides the events from
+an explicit DashboardConfig (from settings in-process, from the control socket attached)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -11,9 +11,7 @@ from devkit.ui import app as app_module
 from tests.ui.scripted import ScriptedController
 
 
-def test_run_dashboard_takes_settings_from_the_supervisor(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_run_dashboard_takes_its_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     seen: dict[str, object] = {}
 
     def fake_run(self: app_module.DashboardApp) -> int:
@@ -23,20 +21,28 @@ def test_run_dashboard_takes_settings_from_the_supervisor(
             state=self.state_dir,
             lan=self.lan_host,
             lines=self.max_lines,
+            attached=self.attached,
         )
         return 7
 
     monkeypatch.setattr(app_module.DashboardApp, "run", fake_run)
-    controller = ScriptedController()
-    controller.settings = SimpleNamespace(
+    config = app_module.DashboardConfig(
         api_port=5001,
-        metro_port=8082,  # type: ignore[attr-defined]
+        metro_port=8082,
         state_dir=tmp_path,
-        log_buffer_lines=500,
+        lan_host="10.0.0.9",
+        max_lines=500,
+        attached=True,
     )
-    controller.net = SimpleNamespace(lan_host="10.0.0.9")  # type: ignore[attr-defined]
-    assert app_module.run_dashboard(controller) == 7
-    assert seen == {"api": 5001, "metro": 8082, "state": tmp_path, "lan": "10.0.0.9", "lines": 500}
+    assert app_module.run_dashboard(ScriptedController(), config) == 7
+    assert seen == {
+        "api": 5001,
+        "metro": 8082,
+        "state": tmp_path,
+        "lan": "10.0.0.9",
+        "lines": 500,
+        "attached": True,
+    }
 
 
 def test_run_dashboard_defaults_for_a_bare_controller(monkeypatch: pytest.MonkeyPatch) -> None:

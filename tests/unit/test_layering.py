@@ -23,6 +23,11 @@ CORE = [
     "devkit.commands.urls",
     "devkit.commands.db",
     "devkit.commands.doctor",
+    "devkit.commands.logs",
+    "devkit.commands.restart",
+    "devkit.commands.run",
+    "devkit.core.control.server",
+    "devkit.core.control.client",
     "devkit.cli",
 ]
 
