@@ -71,6 +71,11 @@ def make_server(command: str, host: str, port: int, token: str) -> Any:
             app.middlewares.append(check_token)
             return app
 
+        def initialize_logging(self) -> None:
+            import logging
+
+            logging.basicConfig(level=logging.WARNING, format="devkit web: %(message)s")
+
         async def on_startup(self, app: web.Application) -> None:
             print(f"devkit dashboard: {self.public_url}/?token={token}", flush=True)
             print("Ctrl-C stops serving (devkit keeps running)", flush=True)
