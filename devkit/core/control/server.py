@@ -350,7 +350,9 @@ class ControlServer:
             if follower.overflow:
                 self.dropped += 1
                 notice = Notice("dropped: this client read events too slowly", "error")
-                await self._write(writer, data + protocol.sse(*protocol.event_to_json(notice)))
+                data += protocol.sse(*protocol.event_to_json(notice))
+                writer.write(data)  # a last try, without waiting for it
+                writer.transport.abort()
                 return
             if data:
                 await self._write(writer, data)
