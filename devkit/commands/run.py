@@ -12,8 +12,8 @@ import sys
 from typing import Any
 
 from devkit.commands import COMMANDS
-from devkit.settings.config import Settings
 from devkit.errors import DevkitError
+from devkit.settings.config import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

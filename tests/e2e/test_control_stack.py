@@ -96,7 +96,11 @@ def test_restart_api_through_the_cli_counts_and_returns_to_healthy(stack: StackP
         assert "api healthy (restarts: 1)" in restart.stdout
         after = json.loads(run_devkit(stack.root, "status", "--json").stdout)
         states = {c["name"]: (c["state"], c["restarts"]) for c in after["components"]}
-        assert states == {"postgres": ("healthy", 0), "api": ("healthy", 1), "metro": ("healthy", 0)}
+        assert states == {
+            "postgres": ("healthy", 0),
+            "api": ("healthy", 1),
+            "metro": ("healthy", 0),
+        }
         assert stack.get("/status").status_code == 200
         tree = process_tree(after["pid"])
         assert run_devkit(stack.root, "down", timeout=60).returncode == 0
@@ -122,7 +126,9 @@ def table_rows(screen: str) -> dict[str, tuple[str, ...]]:
 def test_attach_shows_the_same_table_and_q_leaves_the_stack_running(stack: StackProject) -> None:
     main, attached = Tmux(), Tmux()
     try:
-        pid = main.start([sys.executable, "-m", "devkit", "--root", str(stack.root), "up"], stack.root)
+        pid = main.start(
+            [sys.executable, "-m", "devkit", "--root", str(stack.root), "up"], stack.root
+        )
 
         def healthy(terminal: Tmux) -> dict[str, tuple[str, ...]] | None:
             rows = table_rows(terminal.screen())

@@ -97,11 +97,15 @@ def test_web_dashboard_in_chromium_shows_the_components_and_needs_the_token(
                 raise AssertionError(received_text(browser)[-3000:]) from None
             text = received_text(browser)
             assert "component" in text and "all healthy" in text
-            canvases = browser.evaluate("document.querySelectorAll('.textual-terminal canvas').length")
+            canvases = browser.evaluate(
+                "document.querySelectorAll('.textual-terminal canvas').length"
+            )
             assert canvases and canvases > 0
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             shot = ARTIFACTS / "devkit-web-dashboard.png"
-            wait_for(lambda: browser.evaluate("document.body.classList.contains('-first-byte')"), 10)
+            wait_for(
+                lambda: browser.evaluate("document.body.classList.contains('-first-byte')"), 10
+            )
             browser.screenshot(shot)
             assert shot.stat().st_size > 5000  # a drawn page, not a blank one
             print(f"\nscreenshot of the web dashboard: {shot}")

@@ -25,7 +25,6 @@ from tests.support.devkit_proc import (
     still_alive_after,
 )
 from tests.support.standins import py_command
-from tests.support.wait import wait_for
 
 
 @pytest.fixture
