@@ -240,3 +240,27 @@ def test_another_uid_cannot_use_the_socket(tmp_path: Path) -> None:
             assert json.loads(own.stdout)["source"] == "control socket"
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_run_uses_the_devkit_already_running_and_leaves_it_running(
+    project: ControlProject,
+) -> None:
+    with running(project) as (proc, _):
+        result = run_devkit(
+            project.root, "run", "--", "sh", "-c", 'echo "api=$API_URL"; exit 3', timeout=60
+        )
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert "using the devkit already running" in result.stderr
+        assert "api=http://127.0.0.1:" in result.stdout
+        assert proc.poll() is None  # not stopped: this command did not start it
+        assert component(status_json(project.root), "web")["state"] == "healthy"
+        nothing = run_devkit(project.root, "run")
+        assert nothing.returncode == 1 and "no command to run" in nothing.stderr
+
+
+def test_clients_say_devkit_is_not_running(project: ControlProject) -> None:
+    for args in (("logs",), ("restart", "web"), ("attach",), ("web",)):
+        result = run_devkit(project.root, *args)
+        assert result.returncode == 1, args
+        assert "devkit is not running" in result.stderr and "devkit up" in result.stderr, args
+        assert "Traceback" not in result.stderr
