@@ -2,7 +2,7 @@
 restarts by policy with backoff, detects crash loops, and shuts down in reverse order.
 
 Front ends only subscribe to events and call the thread-safe `request_*` methods
-(devkit.core.events.Controller). Every state change goes through `_change()`, which emits
+(devkit.core.controller.Controller). Every state change goes through `_change()`, which emits
 StateChanged, updates the run state file and re-checks "all healthy".
 
 Dependents of a dependency that crashes keep running: the API reports its database as down on

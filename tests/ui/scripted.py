@@ -1,5 +1,5 @@
 """A Controller test double: fixed statuses and logs, events published on demand, commands
-recorded. Implements devkit.core.events.Controller, so the dashboard cannot tell it from the
+recorded. Implements devkit.core.controller.Controller, so the dashboard cannot tell it from the
 supervisor.
 """
 

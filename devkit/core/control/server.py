@@ -38,7 +38,7 @@ QUEUE_LIMIT = 20_000  # events waiting for one follower before it is dropped
 WRITE_TIMEOUT = 10.0  # seconds a follower's socket may refuse to take data
 CLOSE_GRACE = 2.0  # on exit, time followers get to receive the last events
 REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}
-REASONS.update({405: "Method Not Allowed", 413: "Request Too Large"})
+REASONS.update({405: "Method Not Allowed", 413: "Request Too Large", 500: "Internal Error"})
 
 
 class Query:
@@ -224,6 +224,11 @@ class ControlServer:
             await self._reply(writer, code, body)
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             pass
+        except Exception as exc:  # noqa: BLE001 - a bug here must not reach the supervisor
+            try:
+                await self._reply(writer, 500, {"error": f"{type(exc).__name__}: {exc}"})
+            except (ConnectionError, TimeoutError, RuntimeError):
+                pass
         finally:
             writer.close()
 
