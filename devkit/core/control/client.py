@@ -16,7 +16,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from devkit.core.control import protocol
 from devkit.core.control.sockpath import connect
@@ -95,8 +95,13 @@ class ControlClient:
     def request(self, method: str, path: str, **params: Any) -> dict[str, Any]:
         query = _query(params)
         response = self._open(method, path + query, self.timeout)
-        with response:
-            body = response.read()
+        try:
+            with response:
+                body = response.read()
+        except OSError as exc:  # devkit went away mid-answer
+            raise DevkitError(
+                f"devkit closed the control connection: {exc}", "devkit status"
+            ) from None
         try:
             data = json.loads(body or b"{}")
         except ValueError:
@@ -122,7 +127,7 @@ class ControlClient:
         return [protocol.line_from_json(item) for item in data["lines"]]
 
     def command(self, component: str, action: str) -> None:
-        self.request("POST", f"/components/{component}/{action}")
+        self.request("POST", f"/components/{quote(component, safe='')}/{action}")
 
     def restart_all(self) -> None:
         self.request("POST", "/restart")

@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from devkit.core.control import protocol
 from devkit.core.control.sockpath import short_path
@@ -289,7 +289,7 @@ class ControlServer:
             self.controller.request_shutdown(force=force)
             return 202, {"ok": True}
         if len(parts) == 3 and parts[0] == "components":
-            name, action = parts[1], parts[2]
+            name, action = unquote(parts[1]), parts[2]
             commands: dict[str, Callable[[str], None]] = {
                 "restart": self.controller.request_restart,
                 "stop": self.controller.request_stop,
