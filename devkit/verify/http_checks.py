@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from devkit.doctor.model import CheckResult
+from devkit.doctor.model import CheckResult, Status
 from devkit.verify.context import API_PREFIX, VerifyContext
 
 # the header server/version_gate.py reads (a test keeps the two equal)
@@ -197,7 +197,7 @@ def check_latency(client: httpx.Client) -> CheckResult:
     detail = f"/status median {median:.0f} ms, max {max(samples):.0f} ms ({len(samples)} requests)"
     if median < LATENCY_PASS_MS:
         return CheckResult(name, "pass", detail)
-    status = "warn" if median < LATENCY_WARN_MS else "fail"
+    status: Status = "warn" if median < LATENCY_WARN_MS else "fail"
     return CheckResult(
         name,
         status,

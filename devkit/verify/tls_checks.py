@@ -6,7 +6,7 @@ import ssl
 
 import httpx
 
-from devkit.doctor.model import CheckResult
+from devkit.doctor.model import CheckResult, Status
 from devkit.verify.context import VerifyContext
 from devkit.verify.tls import FAIL_DAYS, WARN_DAYS, CertReading, read_certificate
 
@@ -44,9 +44,10 @@ def _judge(ctx: VerifyContext, cert: CertReading) -> CheckResult:
         if ctx.insecure:
             return CheckResult(name, "warn", f"--insecure: {detail} (would fail)", fix)
         return CheckResult(name, "fail", detail, fix)
-    if days < FAIL_DAYS or days < WARN_DAYS:
-        status = "fail" if days < FAIL_DAYS else "warn"
-        detail = f"valid for {ctx.host} but {when}: under {FAIL_DAYS if status == 'fail' else WARN_DAYS} days"
+    if days < WARN_DAYS:
+        status: Status = "fail" if days < FAIL_DAYS else "warn"
+        limit = FAIL_DAYS if status == "fail" else WARN_DAYS
+        detail = f"valid for {ctx.host} but {when}: under {limit} days"
         if ctx.insecure and status == "fail":
             status, detail = "warn", f"--insecure: {detail} (would fail)"
         return CheckResult(
