@@ -187,13 +187,21 @@ def test_the_two_drivers_agree_within_a_factor_of_two(api: tuple[LiveServer, str
         json={"username": "bench-agree", "password": "a-long-password-1"},
         timeout=10,
     ).json()["token"]
-    rps = {}
-    for driver in ("ab", "httpx"):
-        code, report = bench_json(
-            server.url, "--token", token, "-n", "600", "-c", "10", "--driver", driver, *LOOSE
-        )
-        assert code == 0 and report["failed"] == 0 and report["non_2xx"] == 0
-        rps[driver] = report["requests_per_second"]
+    for i in range(20):  # a real page, like the seed's list
+        httpx.post(
+            server.url + "/api/notes",
+            json={"title": f"note {i}", "body": "text " * 30},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).raise_for_status()
+    rps: dict[str, float] = {"ab": 0.0, "httpx": 0.0}
+    for _ in range(2):  # interleaved, best of two each: the machine is shared
+        for driver in ("ab", "httpx"):
+            code, report = bench_json(
+                server.url, "--token", token, "-n", "500", "-c", "10", "--driver", driver, *LOOSE
+            )
+            assert code == 0 and report["failed"] == 0 and report["non_2xx"] == 0
+            rps[driver] = max(rps[driver], report["requests_per_second"])
     assert 0.5 <= rps["ab"] / rps["httpx"] <= 2.0, rps
 
 
