@@ -88,5 +88,10 @@ def run_bench(options: BenchOptions, progress: Progress = no_progress) -> BenchR
         timeout=options.timeout,
         keep_alive=options.keep_alive,
     )
+    if driver == "httpx":
+        from devkit.bench.httpx_driver import default_processes
+
+        count = default_processes(spec)
+        why += f", {count} process{'es' if count > 1 else ''}"
     result = run_load(driver, spec, progress)
     return BenchReport(spec, result, judge(result, options.thresholds), acct.how, why)

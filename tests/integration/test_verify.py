@@ -121,6 +121,7 @@ http {{
         add_header X-Content-Type-Options nosniff always;
         add_header X-Frame-Options DENY always;
         add_header Referrer-Policy no-referrer always;
+        {extra}
         location / {{
             proxy_pass http://127.0.0.1:{api_port};
             proxy_set_header Host $host;
@@ -145,7 +146,7 @@ def _accepts(port: int) -> bool:
 
 @contextmanager
 def running_nginx(
-    api_port: int, cert: Path, key: Path, *, redirect: bool = True
+    api_port: int, cert: Path, key: Path, *, redirect: bool = True, extra: str = ""
 ) -> Iterator[Nginx]:
     assert NGINX is not None
     prefix = Path(tempfile.mkdtemp(prefix="verify-nginx-"))
@@ -166,6 +167,7 @@ def running_nginx(
             key=key,
             api_port=api_port,
             plain=plain,
+            extra=extra,
         )
     )
     proc = subprocess.Popen(
@@ -348,6 +350,20 @@ def test_login_with_a_test_user(api: LiveServer, certs: CertFactory) -> None:
         code, checks, _ = verify(*base, "--user", "verify-tester", "--password", "wrong-password")
     assert code == 1
     assert checks["login"]["status"] == "fail" and "401" in checks["login"]["detail"]
+
+
+def test_registration_closed_at_the_proxy_says_so(api: LiveServer, certs: CertFactory) -> None:
+    cert, key = certs.leaf("closed", -1, 90)
+    closed = "location = /api/auth/register { return 403; }"
+    with running_nginx(api.port, cert, key, extra=closed) as site:
+        code, checks, _ = verify(
+            site.https_url, "--ca-file", str(certs.ca), "--http-port", str(site.http_port)
+        )
+    assert code == 0
+    login = checks["login"]
+    assert login["status"] == "warn"
+    assert "registration is disabled (403)" in login["detail"]
+    assert "--user U --password P" in login["fix"]
 
 
 def test_the_dev_api_over_plain_http(api: LiveServer) -> None:
