@@ -242,3 +242,15 @@ def test_the_cli_loads_neither_httpx_nor_the_packages_to_list_the_commands() -> 
     )
     assert {"devkit.commands.bench", "devkit.commands.verify"} <= loaded
     assert not {"httpx", "cryptography", "devkit.bench.run", "devkit.verify.run"} & loaded
+
+
+def test_the_httpx_load_splits_exactly() -> None:
+    from devkit.bench.httpx_driver import default_processes, split
+
+    spec = LoadSpec("http://127.0.0.1:1/x", requests=1001, concurrency=10)
+    parts = split(spec, 3)
+    assert [p.requests for p in parts] == [334, 334, 333]
+    assert [p.concurrency for p in parts] == [4, 3, 3]
+    assert 1 <= default_processes(spec) <= 4
+    assert default_processes(LoadSpec("http://127.0.0.1:1/x", requests=50, concurrency=10)) == 1
+    assert default_processes(LoadSpec("http://127.0.0.1:1/x", requests=5000, concurrency=1)) == 1
