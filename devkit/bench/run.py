@@ -35,7 +35,7 @@ class BenchOptions:
 def choose_driver(wanted: str) -> tuple[str, str]:
     """(driver, why): ab when installed (the seed's tool), httpx otherwise or when asked."""
     if wanted == "httpx":
-        return "httpx", "httpx AsyncClient (--driver httpx)"
+        return "httpx", "httpx (--driver httpx)"
     ab = find_ab()
     if ab:
         why = "--driver ab" if wanted == "ab" else "installed"
@@ -44,7 +44,7 @@ def choose_driver(wanted: str) -> tuple[str, str]:
         from devkit.bench.ab_driver import INSTALL_HINT
 
         raise DevkitError("--driver ab: ApacheBench (ab) is not installed", INSTALL_HINT)
-    return "httpx", "httpx AsyncClient (ApacheBench not installed: apt-get install apache2-utils)"
+    return "httpx", "httpx (ApacheBench not installed: apt-get install apache2-utils)"
 
 
 def validate(options: BenchOptions) -> None:
@@ -92,6 +92,6 @@ def run_bench(options: BenchOptions, progress: Progress = no_progress) -> BenchR
         from devkit.bench.httpx_driver import default_processes
 
         count = default_processes(spec)
-        why += f", {count} process{'es' if count > 1 else ''}"
+        why += f", {spec.concurrency} threads in {count} process{'es' if count > 1 else ''}"
     result = run_load(driver, spec, progress)
     return BenchReport(spec, result, judge(result, options.thresholds), acct.how, why)
