@@ -239,3 +239,23 @@ def test_the_default_target_is_the_dev_api_from_env(
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["url"] == server.url + "/api/notes"
+
+
+def test_the_default_target_follows_a_running_devkit(
+    api: tuple[LiveServer, str], tmp_path: Path
+) -> None:
+    """With `devkit up` running (its lock held, its run state written), bench loads the API
+    URL recorded there, not PORT from .env."""
+    from devkit.core.runstate import RunLock, RunState
+
+    server, _ = api
+    root = make_project(tmp_path / "proj", env={"PORT": str(free_port())})  # nothing there
+    state_dir = root / ".devkit"
+    with RunLock(state_dir):
+        RunState(state_dir).record("api", url=server.url, state="healthy")
+        done = devkit(
+            "--root", str(root), "bench", "-n", "20", "-c", "2", "--driver", "httpx",
+            "--json", *LOOSE,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["url"] == server.url + "/api/notes"
