@@ -19,4 +19,6 @@ COMMANDS = {
     "qr": "print the Expo Go QR code (and one for the API status URL)",
     "db": "migrations, psql, reset, backups of the dev database",
     "doctor": "check Python, Node, Docker/PostgreSQL, .env, ports, disk, LAN, backups",
+    "bench": "the seed's load test (ab -n 1000 -c 10 on /api/notes) with its pass marks",
+    "verify": "the seed's production checklist against a deployed URL (TLS, redirect, login...)",
 }
