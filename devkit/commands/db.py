@@ -225,8 +225,7 @@ def run_restore(args: argparse.Namespace) -> int:
     )
     note = _checksum_note(result.checksum_verified, args.ignore_checksum)
     print(
-        f"restored {path.name} into database {result.database} "
-        f"({result.tables} table(s); {note})"
+        f"restored {path.name} into database {result.database} ({result.tables} table(s); {note})"
     )
     if not args.into_dev:
         print(f"  url: {target.with_db(result.database).masked}")

@@ -64,10 +64,9 @@ def start(
 ) -> int:
     from devkit.core.runstate import RunLock, RunState, clean_leftovers
     from devkit.core.supervisor import Supervisor
+    from devkit.errors import DevkitError
     from devkit.host.ports import check_ports
     from devkit.services.registry import build_services
-
-    from devkit.errors import DevkitError
 
     lock = RunLock(settings.state_dir)
     try:

@@ -98,7 +98,7 @@ def check_plain_complete(path: Path, compressed: bool) -> None:
 
 
 def app_tables(migrations_dir: Path | None) -> set[str]:
-    """"schema.table" of every table the migrations create ("public." when unqualified)."""
+    """ "schema.table" of every table the migrations create ("public." when unqualified)."""
     if migrations_dir is None or not migrations_dir.is_dir():
         return set()
     found: set[str] = set()

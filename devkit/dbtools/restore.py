@@ -31,7 +31,9 @@ __all__ = ["CORRUPT_HINT", "CorruptBackupError", "RestoreResult", "restore", "ve
 REPLACED_TAG = "_replaced_"
 
 
-def _replay_failed(path: Path, tool: str, tools: DbTools, code: int, errors_text: str):
+def _replay_failed(
+    path: Path, tool: str, tools: DbTools, code: int, errors_text: str
+) -> CorruptBackupError:
     return CorruptBackupError(
         f"{path.name} did not restore: {tool} via {tools.where} exited with code {code}: "
         f"{errors_text or 'no message'}",
@@ -89,8 +91,13 @@ def _check_custom_toc(path: Path, target: DbTarget, tools: DbTools) -> None:
     errors = tempfile.TemporaryFile()
     with open(path, "rb") as source:
         proc = popen(
-            tools, "pg_restore", ["--list"], target, stdin=source,
-            stdout=subprocess.DEVNULL, stderr=errors,
+            tools,
+            "pg_restore",
+            ["--list"],
+            target,
+            stdin=source,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
         )
         code = proc.wait()
     text = stderr_tail(errors)

@@ -58,7 +58,9 @@ class DbTarget:
         )
         parts = urlsplit(url.strip())
         if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
-            raise DevkitError(f"{shape}: {mask_url(url)}", "fix DATABASE_URL in .env (see .env.example)")
+            raise DevkitError(
+                f"{shape}: {mask_url(url)}", "fix DATABASE_URL in .env (see .env.example)"
+            )
         try:
             port = parts.port or 5432
         except ValueError:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from devkit.doctor import db_checks, env_checks, runtime_checks
 from devkit.doctor.model import CheckResult, DiskUsage, DoctorContext, LanReading
 from devkit.errors import DevkitError
+from devkit.settings.masking import Masker
 
 Check = Callable[[DoctorContext], "CheckResult | list[CheckResult]"]
 
@@ -38,12 +40,14 @@ ALL_CHECKS: tuple[Check, ...] = (
 
 
 def _user_code_place(exc: BaseException, root: Path) -> str | None:
-    """"file:line" in the project's own code (not devkit, not .venv) where `exc` came from."""
+    """ "file:line" in the project's own code (not devkit, not .venv) where `exc` came from."""
     own = Path(__file__).resolve().parents[1]
     places = []
     if isinstance(exc, SyntaxError) and exc.filename:
         places.append((exc.filename, exc.lineno or 0))
-    places += [(f.filename, f.lineno or 0) for f in reversed(traceback.extract_tb(exc.__traceback__))]
+    places += [
+        (f.filename, f.lineno or 0) for f in reversed(traceback.extract_tb(exc.__traceback__))
+    ]
     for filename, line in places:
         path = Path(filename).resolve()
         if path.is_relative_to(root) and not path.is_relative_to(own):
@@ -80,7 +84,9 @@ def run_checks(ctx: DoctorContext, checks: Iterable[Check] = ALL_CHECKS) -> list
             name = check.__name__.removeprefix("check_").replace("_", "-")
             outcome = failed_check(name, exc, ctx.settings.root)
         results.extend(outcome if isinstance(outcome, list) else [outcome])
-    return results
+    # last line of defence: no secret of .env (nor a URL's or key=value password) is shown
+    mask = Masker.from_env(ctx.settings.env)
+    return [replace(r, detail=mask(r.detail), fix=mask(r.fix)) for r in results]
 
 
 def by_name(results: Iterable[CheckResult]) -> dict[str, CheckResult]:

@@ -292,7 +292,7 @@ def check_lan(ctx: DoctorContext) -> CheckResult:
 
 
 def _local_answer(ctx: DoctorContext, port: int) -> str:
-    """"" when GET /status on loopback gets any HTTP answer, else why not (crashed, hanging)."""
+    """ "" when GET /status on loopback gets any HTTP answer, else why not (crashed, hanging)."""
     try:
         httpx.get(f"http://127.0.0.1:{port}/status", timeout=ctx.timeout, trust_env=False)
     except httpx.TimeoutException:

@@ -130,8 +130,7 @@ def conflict_error(
         return PortInUseError(
             f"port {port} ({component}) is held by {who} of another devkit, running for "
             f"{holder.devkit.root}{running}",
-            f"stop that one (devkit --root {holder.devkit.root} down), or {move} "
-            "to run both",
+            f"stop that one (devkit --root {holder.devkit.root} down), or {move} to run both",
         )
     stop = f"stop it (kill {holder.pid}) or " if holder.pid else "stop it or "
     return PortInUseError(f"port {port} ({component}) is held by {who}", f"{stop}{move}")

@@ -141,7 +141,9 @@ def corrupt_case(kind: str, good: Path, folder: Path) -> tuple[Path, str]:
         return path, "does not match"
     if kind == "sql":
         # whole (pg_dump's closing line) but not valid SQL: psql itself refuses it
-        path.write_bytes(gzip.compress(b"CREATE TABLE ok (x int);\nCREATE TABLE broken (;\n" + TRAILER))
+        path.write_bytes(
+            gzip.compress(b"CREATE TABLE ok (x int);\nCREATE TABLE broken (;\n" + TRAILER)
+        )
         return path, "did not restore"
     raise AssertionError(kind)
 

@@ -19,8 +19,8 @@ import pytest
 
 from devkit.dbtools import ContainerTools, select_tools
 from devkit.dbtools.backup import backup_database
-from devkit.dbtools.container import ContainerRef
 from devkit.dbtools.backup_check import TRAILER
+from devkit.dbtools.container import ContainerRef
 from devkit.dbtools.restore import CorruptBackupError, restore, verify
 from devkit.dbtools.sdk_exec import SdkContainerTools
 from devkit.dbtools.target import DbTarget

@@ -15,9 +15,11 @@ from devkit.dbtools.backup import file_sha256, sidecar
 from devkit.dbtools.backup_check import TRAILER
 from devkit.dbtools.target import DbTarget
 from devkit.host import pgcluster
+from tests.integration import test_db_cli
 from tests.integration.db_helpers import SEED_COUNTS, databases
-from tests.integration.test_db_cli import devkit, project  # noqa: F401 - the fixture
+from tests.integration.test_db_cli import devkit
 
+project = test_db_cli.project  # the fixture: a seeded database and its .env
 PLAIN_HEADER = b"--\n-- PostgreSQL database dump\n--\n\nSET statement_timeout = 0;\n\n"
 
 
@@ -152,8 +154,18 @@ def test_custom_format_archive(project: Path, pg_url: str) -> None:
     archive = project / "app.dump"
     with open(archive, "wb") as out:
         subprocess.run(
-            [str(pg_dump), "-Fc", "--no-owner", "-h", target.host, "-p", str(target.port),
-             "-U", target.user, target.dbname],
+            [
+                str(pg_dump),
+                "-Fc",
+                "--no-owner",
+                "-h",
+                target.host,
+                "-p",
+                str(target.port),
+                "-U",
+                target.user,
+                target.dbname,
+            ],
             stdout=out,
             check=True,
             env={**os.environ, "PGPASSWORD": target.password},

@@ -12,8 +12,11 @@ from pathlib import Path
 
 from devkit.doctor import DoctorContext, by_name, failed_check, run_checks
 from devkit.host.node import client_deps_problem
-from tests.integration.test_doctor import Project, project  # noqa: F401 - the fixture
+from tests.integration import test_doctor
+from tests.integration.test_doctor import Project
 from tests.support.ports import free_port
+
+project = test_doctor.project  # the fixture: a real database and a stand-in API
 
 
 def test_a_crashed_api_is_not_blamed_on_the_firewall(project: Project) -> None:
@@ -59,7 +62,9 @@ def test_the_projects_own_syntax_error_is_not_a_devkit_bug(project: Project) -> 
 def test_failed_check_classification(tmp_path: Path) -> None:
     from devkit.errors import ConfigError
 
-    mine = failed_check("api", ConfigError("PORT='abc' in .env is not a port number", "set it"), tmp_path)
+    mine = failed_check(
+        "api", ConfigError("PORT='abc' in .env is not a port number", "set it"), tmp_path
+    )
     assert (mine.status, mine.detail, mine.fix) == (
         "fail",
         "PORT='abc' in .env is not a port number",
