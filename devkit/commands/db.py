@@ -1,4 +1,5 @@
-"""`devkit db push|status|psql|reset|backup|prune|restore|verify`: parse, call dbtools, print."""
+"""`devkit db push|status|psql|reset|backup|prune|restore|verify|kept|bring-back|drop-kept`:
+parse, call dbtools, print."""
 
 from __future__ import annotations
 
