@@ -48,10 +48,9 @@ def bring_back(target: DbTarget, name: str, now: datetime | None = None) -> str 
     _check_kept(target, name)
     stamp = f"{(now or datetime.now()):%Y%m%d_%H%M%S}"
     current = free_name(target, f"{target.dbname}{REPLACED_TAG}{stamp}")
-    target.terminate_connections(target.dbname)
     kept: str | None = None
     if target.database_exists(target.dbname):
-        target.rename_database(target.dbname, current)
+        target.rename_in_use(target.dbname, current)
         kept = current
     try:
         target.rename_database(name, target.dbname)

@@ -190,9 +190,8 @@ def restore(
     counts = restore_into_new(path, target, tools, staging, required, kind)
     kept: str | None = None
     try:
-        target.terminate_connections(target.dbname)
         if target.database_exists(target.dbname):
-            target.rename_database(target.dbname, old)
+            target.rename_in_use(target.dbname, old)
             kept = old
         target.rename_database(staging, target.dbname)
     except BaseException:

@@ -178,6 +178,27 @@ class DbTarget:
                 )
             )
 
+    def rename_in_use(self, old: str, new: str, attempts: int = 3) -> None:
+        """Rename `old` although clients (the API's pool) reconnect to it: end their sessions
+        and rename (PostgreSQL waits up to 5 s for ended sessions to go), a few times.
+
+        Refusing new connections first (ALLOW_CONNECTIONS false) would always win, but a devkit
+        killed in between would leave the dev database closed: not worth it."""
+        for attempt in range(1, attempts + 1):
+            self.terminate_connections(old)
+            try:
+                self.rename_database(old, new)
+                return
+            except DevkitError:
+                raise
+            except psycopg.errors.ObjectInUse:
+                if attempt == attempts:
+                    raise DevkitError(
+                        f"database {old} stayed in use: clients kept reconnecting to it",
+                        "stop what keeps connecting (devkit down, or stop the api in the "
+                        "dashboard) and run the command again; nothing was changed",
+                    ) from None
+
     def table_counts(self, dbname: str | None = None) -> dict[str, int]:
         """Exact row count of every user table, keyed "schema.table"."""
         with self.connect(dbname) as conn:

@@ -184,3 +184,39 @@ def test_custom_format_archive(project: Path, pg_url: str) -> None:
     assert target.table_counts() == SEED_COUNTS
     assert leftovers(target) == []
     assert file_sha256(archive)  # the good archive was only read
+
+
+def test_restore_into_dev_while_a_client_keeps_reconnecting(project: Path, pg_url: str) -> None:
+    """A pool reconnects at once after its sessions are ended: the swap still wins."""
+    import threading
+
+    target = DbTarget.from_url(pg_url)
+    good = make_backup(project)
+    stop = threading.Event()
+    connected = [0]
+
+    def hammer() -> None:
+        while not stop.is_set():
+            try:
+                with psycopg.connect(pg_url, connect_timeout=2) as conn:
+                    conn.execute("SELECT 1")
+                    connected[0] += 1
+                    stop.wait(0.05)  # a pooled session stays open a while
+            except psycopg.Error:
+                pass
+
+    threads = [threading.Thread(target=hammer, daemon=True) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        done = devkit(project, "restore", "--into-dev", "--yes", str(good))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+    assert done.returncode == 0, done.stderr
+    assert connected[0] > 0
+    assert target.table_counts() == SEED_COUNTS
+    with psycopg.connect(pg_url) as conn:  # the dev database accepts connections again
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert devkit(project, "drop-kept", "--all", "--yes").returncode == 0
