@@ -1,4 +1,5 @@
-"""`devkit db push|status|psql|reset|backup|prune|restore|verify`: parse, call dbtools, print."""
+"""`devkit db push|status|psql|reset|backup|prune|restore|verify|kept|bring-back|drop-kept`:
+parse, call dbtools, print."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 from devkit.commands import COMMANDS
 from devkit.commands.common import settings_from
 from devkit.dbtools import backup as backups
-from devkit.dbtools import migrate, prune, restore
+from devkit.dbtools import kept, migrate, prune, restore
+from devkit.dbtools.backup_check import app_tables
 from devkit.dbtools.target import DbTarget
 from devkit.dbtools.tools import DbTools, select_tools
 from devkit.errors import DevkitError
@@ -40,16 +42,55 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--into-dev", action="store_true", help="replace the dev database instead (asks)"
     )
     restore_p.add_argument("--yes", action="store_true", help="do not ask")
+    restore_p.add_argument("--ignore-checksum", action="store_true", help=IGNORE_HELP)
     restore_p.set_defaults(run=run_restore)
+    sub.add_parser(
+        "kept", help="databases a restore --into-dev replaced (kept until you drop them)"
+    ).set_defaults(run=run_kept)
+    back = sub.add_parser("bring-back", help="make a kept database the dev database again")
+    back.add_argument("name", help="a name from devkit db kept")
+    back.add_argument("--yes", action="store_true", help="do not ask")
+    back.set_defaults(run=run_bring_back)
+    drop = sub.add_parser("drop-kept", help="drop databases kept by restore --into-dev")
+    drop.add_argument("names", nargs="*", help="names from devkit db kept")
+    drop.add_argument("--all", action="store_true", help="every kept database")
+    drop.add_argument("--yes", action="store_true", help="do not ask")
+    drop.set_defaults(run=run_drop_kept)
     verify = sub.add_parser("verify", help="restore into a scratch database and compare counts")
     verify.add_argument("file", type=Path)
     verify.add_argument(
-        "--strict", action="store_true", help="exit 1 when row counts differ from the live database"
+        "--strict",
+        action="store_true",
+        help="exit 1 when row counts differ from the live database or the backup has no table",
     )
+    verify.add_argument("--ignore-checksum", action="store_true", help=IGNORE_HELP)
     verify.set_defaults(run=run_verify)
 
 
+IGNORE_HELP = (
+    "use the file even when its .sha256 does not match (skips only the checksum; "
+    "the completeness and table checks still run)"
+)
+
+
 # --- helpers ---------------------------------------------------------------------------------
+def _required_tables(settings: Settings) -> set[str]:
+    """The app's tables (server/migrations), which a backup of its database must hold."""
+    own = settings.root.joinpath(*settings.api_module.split("."), "migrations")
+    if own.is_dir():
+        return app_tables(own)
+    try:
+        return app_tables(migrate.migrations_module().MIGRATIONS_DIR)
+    except (DevkitError, AttributeError):
+        return set()
+
+
+def _checksum_note(verified: bool, ignored: bool) -> str:
+    if ignored:
+        return "checksum NOT checked: --ignore-checksum"
+    return "checksum ok" if verified else "no .sha256 file: checksum not checked"
+
+
 def _target(settings: Settings) -> DbTarget:
     return DbTarget.from_url(settings.database_url)
 
@@ -169,15 +210,74 @@ def run_restore(args: argparse.Namespace) -> int:
     target = _target(settings)
     path = _backup_file(settings, args.file)
     if args.into_dev and not _confirm(
-        f"replace database {target.dbname} with {path.name}? Its current data is lost", args.yes
+        f"replace database {target.dbname} with {path.name}? The current one is kept "
+        "(renamed) until you drop it",
+        args.yes,
     ):
         print("nothing changed")
         return 1
-    result = restore.restore(path, target, _tools(settings, target), into_dev=args.into_dev)
-    note = "checksum ok" if result.checksum_verified else "no .sha256 file: checksum not checked"
-    print(f"restored {path.name} into database {result.database} ({note})")
+    result = restore.restore(
+        path,
+        target,
+        _tools(settings, target),
+        into_dev=args.into_dev,
+        required=_required_tables(settings),
+        ignore_checksum=args.ignore_checksum,
+    )
+    note = _checksum_note(result.checksum_verified, args.ignore_checksum)
+    print(
+        f"restored {path.name} into database {result.database} ({result.tables} table(s); {note})"
+    )
     if not args.into_dev:
         print(f"  url: {target.with_db(result.database).masked}")
+    elif result.kept:
+        print(f"the previous {target.dbname} is kept as database {result.kept}")
+        print(f"  bring it back: devkit db bring-back {result.kept}")
+        print(f"  drop it when you are sure: devkit db drop-kept {result.kept}")
+    return 0
+
+
+def run_kept(args: argparse.Namespace) -> int:
+    target = _target(settings_from(args))
+    found = kept.kept_databases(target)
+    if not found:
+        print(f"no kept databases of {target.dbname}")
+        return 0
+    for item in found:
+        print(f"  {item.name}  ({item.size_bytes / 1024 / 1024:.1f} MiB)")
+    print(
+        f"{len(found)} kept; bring one back: devkit db bring-back NAME; "
+        "drop: devkit db drop-kept NAME (or --all)"
+    )
+    return 0
+
+
+def run_bring_back(args: argparse.Namespace) -> int:
+    target = _target(settings_from(args))
+    if not _confirm(
+        f"make {args.name} the database {target.dbname} again? The current one is kept",
+        args.yes,
+    ):
+        print("nothing changed")
+        return 1
+    replaced = kept.bring_back(target, args.name)
+    print(f"{args.name} is database {target.dbname} again")
+    if replaced:
+        print(f"the one it replaced is kept as {replaced} (devkit db drop-kept {replaced})")
+    return 0
+
+
+def run_drop_kept(args: argparse.Namespace) -> int:
+    target = _target(settings_from(args))
+    names = [k.name for k in kept.kept_databases(target)] if args.all else list(args.names)
+    if not names:
+        print("nothing to drop" + ("" if args.all else " (name them, or --all)"))
+        return 0 if args.all else 1
+    if not _confirm(f"drop {', '.join(names)}? Their data is lost", args.yes):
+        print("nothing changed")
+        return 1
+    for name in kept.drop_kept(target, names):
+        print(f"dropped {name}")
     return 0
 
 
@@ -185,8 +285,14 @@ def run_verify(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     target = _target(settings)
     path = _backup_file(settings, args.file)
-    report = restore.verify(path, target, _tools(settings, target))
-    note = "checksum ok" if report.checksum_verified else "no .sha256 file"
+    report = restore.verify(
+        path,
+        target,
+        _tools(settings, target),
+        required=_required_tables(settings),
+        ignore_checksum=args.ignore_checksum,
+    )
+    note = _checksum_note(report.checksum_verified, args.ignore_checksum)
     print(f"{path.name} restores cleanly ({note}); {len(report.restored)} table(s)")
     differences = report.differences
     if not differences:

@@ -56,6 +56,20 @@ def _ask(state_dir: Path) -> bool:
         return True
     except DevkitError:
         return False
+def _wait_exited(pid: int, timeout: float) -> bool:
+    """Until process `pid` has exited (a zombie counts: it runs nothing any more)."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,6 +96,14 @@ def run(args: argparse.Namespace) -> int:
             except ProcessLookupError:
                 pass
             _wait_unlocked(state_dir, 5)
+        # the lock is released a moment before the process ends: "stopped" only once it has
+        if not _wait_exited(pid, 5):
+            print(f"devkit (pid {pid}) released its lock but is still running: killing it")
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _wait_exited(pid, 5)
         left = clean_leftovers(state_dir, settings.shutdown_timeout, print)
         print(
             f"devkit (pid {pid}) stopped" + (f"; cleaned {len(left)} leftover(s)" if left else "")

@@ -59,8 +59,11 @@ def collect(state_dir: Any) -> dict[str, Any]:
     for name, entry in (state.get("components") or {}).items():
         ports = [int(p) for p in entry.get("ports") or []]
         alive = _pid_alive(entry.get("pid")) if entry.get("pid") else None
-        open_ports = {p: _port_open(p) for p in ports} if running else {}
         recorded = entry.get("state", "unknown")
+        # a crashed component serves nothing even when its socket is still held (the API's
+        # warm parent keeps it for the next child): not "open"
+        serving = recorded not in ("crashed", "stopped")
+        open_ports = {p: serving and _port_open(p) for p in ports} if running else {}
         live = recorded
         if running and recorded == "healthy" and (alive is False or not all(open_ports.values())):
             live = "unhealthy"
@@ -80,6 +83,7 @@ def collect(state_dir: Any) -> dict[str, Any]:
                 if running and alive is not False
                 else "-",
                 "restarts": entry.get("restarts", 0),
+                "last_error": [str(line) for line in entry.get("last_error") or []],
             }
         )
     leftovers = [] if running else [item.component for item in find_leftovers(state_dir)]
@@ -165,4 +169,9 @@ def run(args: argparse.Namespace) -> int:
         print(
             "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
         )
+    for c in report["components"]:
+        if c["state"] == "crashed" and c["last_error"]:
+            print(f"{c['name']} last error:")
+            for line in c["last_error"][-5:]:
+                print(f"  {line}")
     return 0

@@ -113,11 +113,16 @@ def start(
 ) -> int:
     from devkit.core.runstate import RunLock, RunState, clean_leftovers
     from devkit.core.supervisor import Supervisor
+    from devkit.errors import DevkitError
     from devkit.host.ports import check_ports
     from devkit.services.registry import build_services
 
     lock = RunLock(settings.state_dir)
-    lock.acquire()
+    try:
+        lock.acquire()
+    except DevkitError:
+        _say_now(messages, headless)  # e.g. "created .env": not lost when up stops here
+        raise
     try:
 
         def early(text: str) -> None:
@@ -130,14 +135,18 @@ def start(
             messages.append(
                 f"cleaned up {len(leftovers)} component(s) left running by a devkit that was killed"
             )
-        plan = build_services(settings, db_backend)
-        messages.extend(plan.notes)
-        check_ports(
-            (svc.name, port)
-            for svc in plan.services
-            if svc.disabled_reason() is None and svc.check_port_conflicts
-            for port in svc.ports
-        )
+        try:
+            plan = build_services(settings, db_backend)
+            messages.extend(plan.notes)
+            check_ports(
+                (svc.name, port)
+                for svc in plan.services
+                if svc.disabled_reason() is None and svc.check_port_conflicts
+                for port in svc.ports
+            )
+        except DevkitError:
+            _say_now(messages, headless)
+            raise
         runstate = RunState(settings.state_dir)
         runstate.write()
         supervisor = Supervisor(
@@ -152,6 +161,12 @@ def start(
         return _dashboard(supervisor, messages)
     finally:
         lock.release()
+
+
+def _say_now(messages: list[str], headless: bool) -> None:
+    """Messages meant for the run's log, printed at once because the run stops in preflight."""
+    for text in messages:
+        print(f"devkit: {text}", file=sys.stdout if headless else sys.stderr, flush=True)
 
 
 def _headless(supervisor, settings: Settings, messages: list[str]) -> int:

@@ -84,6 +84,7 @@ class Component:
             url=self.service.url,
             backend=self.service.backend,
             required=self.service.required,
+            last_error=list(self.last_error[-20:]),  # for `devkit status` (lines already masked)
             updated_at=time.time(),
         )
         return entry

@@ -1,5 +1,6 @@
 """Database tooling behind `devkit db`: target, tools (host or container), backup, prune,
-restore/verify and migrations. Each module has one job; commands/db.py only prints.
+restore/verify (backup_check: is a file whole), kept (replaced databases) and migrations. Each
+module has one job; commands/db.py only prints.
 
 Names are loaded on first use (PEP 562): `devkit up` imports dbtools.container without paying
 for psycopg here.

@@ -194,7 +194,7 @@ def read_sidecar(path: Path) -> str | None:
     if not re.fullmatch(r"[0-9a-f]{64}", digest):
         raise DevkitError(
             f"{check.name} is not a sha256sum line",
-            f"delete {check} to restore without a checksum check",
+            f"fix or delete {check}, or add --ignore-checksum to use the file without it",
         )
     return digest
 
@@ -209,6 +209,8 @@ def check_checksum(path: Path) -> bool:
         raise DevkitError(
             f"{path.name} is corrupt: its sha256 {actual[:12]}... does not match "
             f"{sidecar(path).name} ({expected[:12]}...)",
-            "use another backup (devkit db backup makes a fresh one)",
+            "use another backup (devkit db backup makes a fresh one); if you know the file "
+            "is good and the .sha256 is wrong, add --ignore-checksum (the completeness and "
+            "table checks still run)",
         )
     return True

@@ -43,24 +43,71 @@ class DbTarget:
 
     @classmethod
     def from_url(cls, url: str) -> DbTarget:
+        """From DATABASE_URL in either form libpq takes: postgresql://USER:PASSWORD@HOST:PORT/DB
+        or key=value (host=... port=... user=... password=... dbname=...), as `devkit up` does."""
         if not url:
             raise DevkitError(
                 "DATABASE_URL is not set",
                 "set DATABASE_URL in .env (see .env.example) or run devkit up once",
             )
-        parts = urlsplit(url)
+        if "://" not in url:
+            return cls._from_conninfo(url)
+        shape = (
+            "DATABASE_URL is not a postgresql://USER:PASSWORD@HOST:PORT/DB URL "
+            "(nor host=... port=... user=... password=... dbname=...)"
+        )
+        parts = urlsplit(url.strip())
         if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
             raise DevkitError(
-                f"DATABASE_URL is not a postgresql://USER:PASSWORD@HOST:PORT/DB URL: "
-                f"{mask_url(url)}",
-                "fix DATABASE_URL in .env (see .env.example)",
+                f"{shape}: {mask_url(url)}", "fix DATABASE_URL in .env (see .env.example)"
             )
+        try:
+            port = parts.port or 5432
+        except ValueError:
+            raise DevkitError(
+                f"DATABASE_URL has a port that is not a port (1 to 65535): {mask_url(url)}",
+                "fix the port in DATABASE_URL in .env (it usually comes from POSTGRES_PORT)",
+            ) from None
         return cls(
             host=parts.hostname or "127.0.0.1",
-            port=parts.port or 5432,
+            port=port,
             user=unquote(parts.username or ""),
             password=unquote(parts.password or ""),
             dbname=unquote(parts.path.lstrip("/")),
+        )
+
+    @classmethod
+    def _from_conninfo(cls, url: str) -> DbTarget:
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            parts = {k: str(v) for k, v in conninfo_to_dict(url).items() if v is not None}
+        except psycopg.Error as exc:
+            # psycopg's message may quote a piece of the string (the password): not shown
+            raise DevkitError(
+                f"DATABASE_URL cannot be read as key=value settings ({type(exc).__name__}): "
+                f"{mask_url(url)}",
+                "use postgresql://USER:PASSWORD@HOST:PORT/DB, or host=... port=... user=... "
+                "password=... dbname=... (quote values with spaces: password='a b')",
+            ) from None
+        raw_port = parts.get("port", "5432")
+        if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65535:
+            raise DevkitError(
+                f"DATABASE_URL has port={raw_port!r}, not a port (1 to 65535): {mask_url(url)}",
+                "fix the port in DATABASE_URL in .env",
+            )
+        if not parts.get("dbname"):
+            raise DevkitError(
+                f"DATABASE_URL names no database (dbname=...): {mask_url(url)}",
+                "add dbname=aios (or the database you use) to DATABASE_URL in .env",
+            )
+        host = parts.get("host") or parts.get("hostaddr") or "127.0.0.1"
+        return cls(
+            host=host,
+            port=int(raw_port),
+            user=parts.get("user", ""),
+            password=parts.get("password", ""),
+            dbname=parts["dbname"],
         )
 
     def with_db(self, dbname: str) -> DbTarget:
@@ -130,6 +177,27 @@ class DbTarget:
                     sql.Identifier(old), sql.Identifier(new)
                 )
             )
+
+    def rename_in_use(self, old: str, new: str, attempts: int = 3) -> None:
+        """Rename `old` although clients (the API's pool) reconnect to it: end their sessions
+        and rename (PostgreSQL waits up to 5 s for ended sessions to go), a few times.
+
+        Refusing new connections first (ALLOW_CONNECTIONS false) would always win, but a devkit
+        killed in between would leave the dev database closed: not worth it."""
+        for attempt in range(1, attempts + 1):
+            self.terminate_connections(old)
+            try:
+                self.rename_database(old, new)
+                return
+            except DevkitError:
+                raise
+            except psycopg.errors.ObjectInUse:
+                if attempt == attempts:
+                    raise DevkitError(
+                        f"database {old} stayed in use: clients kept reconnecting to it",
+                        "stop what keeps connecting (devkit down, or stop the api in the "
+                        "dashboard) and run the command again; nothing was changed",
+                    ) from None
 
     def table_counts(self, dbname: str | None = None) -> dict[str, int]:
         """Exact row count of every user table, keyed "schema.table"."""

@@ -95,6 +95,8 @@ def check_schema(ctx: DoctorContext) -> CheckResult:
         return CheckResult(
             "schema", "warn", f"server.migrations cannot be used: {exc}", REINSTALL_SERVER
         )
+    # any other error importing it (SyntaxError, NameError ...) is the project's own code:
+    # run_checks names the file and line
     try:
         waiting = list(migrations.pending(url))
     except Exception as exc:  # noqa: BLE001 - report whatever the server's code raised

@@ -129,6 +129,19 @@ def check_node(ctx: DoctorContext) -> CheckResult:
     return CheckResult("node", "pass", f"Node.js {node}, npm {npm}")
 
 
+def check_client_deps(ctx: DoctorContext) -> CheckResult:
+    from devkit.host.node import client_deps_problem
+
+    client = ctx.settings.client_dir
+    if not (client / "package.json").is_file():
+        return CheckResult("client-deps", "skip", f"no {client.name}/package.json")
+    problem = client_deps_problem(client)
+    if problem:
+        what, _, fix = problem.rpartition(": ")
+        return CheckResult("client-deps", "fail", what, fix)
+    return CheckResult("client-deps", "pass", f"{client.name}/node_modules has the app's packages")
+
+
 # --- .env --------------------------------------------------------------------------------------
 def check_env_file(ctx: DoctorContext) -> CheckResult:
     path = ctx.settings.env_file

@@ -269,6 +269,15 @@ def check_lan(ctx: DoctorContext) -> CheckResult:
             "pass",
             f"LAN address {reading.host} ({reading.detail}); the API is not running, so not tried",
         )
+    local = _local_answer(ctx, port)
+    if local:  # not the network's fault: the API itself does not answer
+        return CheckResult(
+            "lan",
+            "skip",
+            f"LAN address {reading.host} ({reading.detail}); not tried: the API does not "
+            f"answer on 127.0.0.1:{port} either ({local})",
+            "see the api check and devkit status (its last error); fix the API first",
+        )
     error, fix = _lan_reach(ctx, reading.host, port)
     if error:
         return CheckResult(
@@ -280,6 +289,17 @@ def check_lan(ctx: DoctorContext) -> CheckResult:
         f"LAN address {reading.host} ({reading.detail}); the API "
         f"answers at http://{reading.host}:{port}/status",
     )
+
+
+def _local_answer(ctx: DoctorContext, port: int) -> str:
+    """ "" when GET /status on loopback gets any HTTP answer, else why not (crashed, hanging)."""
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/status", timeout=ctx.timeout, trust_env=False)
+    except httpx.TimeoutException:
+        return f"no answer within {ctx.timeout:g}s: crashed or still starting"
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return ""
 
 
 def _lan_reach(ctx: DoctorContext, host: str, port: int) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -284,7 +285,7 @@ class NativePostgresService(Service):
         self._db_ready = False
         # the health check needs psycopg (~0.13 s to import): load it while initdb/postgres run
         self._psycopg = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, "psycopg"))
-        await asyncio.to_thread(self.ensure_cluster)
+        created = await asyncio.to_thread(self.ensure_cluster)
         await asyncio.to_thread(self._clear_stale_pidfile, self.settings.shutdown_timeout)
         assert self.bindir is not None
         argv = pgcluster.postgres_command(
@@ -304,6 +305,40 @@ class NativePostgresService(Service):
             raise DevkitError(
                 f"cannot run {argv[0]}: {exc.strerror}", pgcluster.INSTALL_HINT
             ) from None
+        if not created:
+            await self._refuse_other_credentials()
+
+    async def _refuse_other_credentials(self) -> None:
+        """An existing cluster keeps the user and password it was created with: when .env no
+        longer matches, say so once (a DevkitError: the supervisor gives up at once) instead of
+        retrying a login that cannot succeed until the start timeout."""
+        child = self.child
+        deadline = time.monotonic() + self.start_timeout / 2
+        while _pidfile_status(self.datadir, child.pid if child else None) != "ready":
+            if child is None or child.returncode is not None or time.monotonic() > deadline:
+                return  # the health check and the exit handling report these
+            await asyncio.sleep(0.005)
+        if self._psycopg is not None:
+            await asyncio.gather(self._psycopg, return_exceptions=True)
+        import psycopg
+
+        try:
+            conn = await psycopg.AsyncConnection.connect(
+                self.params.url("postgres"), connect_timeout=2, autocommit=True
+            )
+        except psycopg.OperationalError as exc:
+            text = _short(exc)
+            if "password authentication failed" in text or AUTH_ROLE_MISSING.search(text):
+                raise DevkitError(
+                    f"PostgreSQL refuses the credentials in .env ({text}): the cluster in "
+                    f"{self.datadir} was created with other credentials; retrying cannot help",
+                    f"put the user and password it was created with in .env "
+                    f"(POSTGRES_USER, POSTGRES_PASSWORD, DATABASE_URL), or delete "
+                    f"{self.datadir} to start over (its data is lost; devkit db backup first "
+                    "if you can log in another way)",
+                ) from None
+            return
+        await conn.close()
 
     async def health(self) -> Health:
         if self.child is None or self.child.returncode is not None:
@@ -368,6 +403,9 @@ class NativePostgresService(Service):
             except TimeoutError:
                 self._log(f"PostgreSQL did not stop within {timeout:g}s; killing it")
         await child.stop(1.0, sig=signal.SIGKILL)
+
+
+AUTH_ROLE_MISSING = re.compile(r'role ".*" does not exist')
 
 
 def _stream(line: str) -> str:

@@ -6,6 +6,7 @@ Everything is a frozen dataclass; an unknown key is an error that names it. An e
 
 from __future__ import annotations
 
+import io
 import os
 import tomllib
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from devkit.errors import ConfigError
 
@@ -105,17 +107,22 @@ class Settings:
                 f"set {name} to a whole number in {self.root / '.env'}",
             ) from None
 
+    def env_port(self, name: str) -> int:
+        """A port setting of .env (validated by load_settings; checked again here)."""
+        default = PORT_DEFAULTS[name]
+        return parse_port(name, self.env_value(name, str(default)), self.root / ".env")
+
     @property
     def api_port(self) -> int:
-        return self.env_int("PORT", 5000)
+        return self.env_port("PORT")
 
     @property
     def metro_port(self) -> int:
-        return self.env_int("METRO_PORT", 8081)
+        return self.env_port("METRO_PORT")
 
     @property
     def postgres_port(self) -> int:
-        return self.env_int("POSTGRES_PORT", 5432)
+        return self.env_port("POSTGRES_PORT")
 
     @property
     def database_url(self) -> str:
@@ -131,6 +138,36 @@ class Settings:
 
 
 _PATH_KEYS = {"compose_file", "state_dir", "client_dir"}
+PORT_DEFAULTS = {"PORT": 5000, "METRO_PORT": 8081, "POSTGRES_PORT": 5432}
+
+
+def parse_port(name: str, raw: str, env_file: Path) -> int:
+    """The port in `raw`, or a ConfigError naming the variable, the rule and the fix."""
+    default = PORT_DEFAULTS.get(name)
+    example = f"e.g. {name}={default}" if default else f"e.g. {name}=8000"
+    fix = f"set {name} to a whole number from 1 to 65535 in {env_file} ({example})"
+    text = raw.strip()
+    if not text.isdigit():
+        raise ConfigError(f"{name}={raw!r} in {env_file.name} is not a port number", fix)
+    port = int(text)
+    if port == 0:
+        raise ConfigError(
+            f"{name}=0 in {env_file.name}: port 0 means 'any free port', which phones and "
+            "the printed URLs cannot point at",
+            fix,
+        )
+    if port > 65535:
+        raise ConfigError(
+            f"{name}={port} in {env_file.name} is out of range (ports are 1 to 65535)", fix
+        )
+    return port
+
+
+def check_ports(env: Mapping[str, str], env_file: Path) -> None:
+    """Every port setting of .env, once, for every command (load_settings calls it)."""
+    for name in PORT_DEFAULTS:
+        if env.get(name):
+            parse_port(name, env[name], env_file)
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -147,23 +184,61 @@ def find_root(start: Path | None = None) -> Path:
     )
 
 
+def _unclosed_quote(value: str) -> str | None:
+    """The quote character a value opens and never closes on its line, else None."""
+    text = value.lstrip()
+    if not text or text[0] not in "'\"":
+        return None
+    quote, escaped = text[0], False
+    for char in text[1:]:
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote == '"':
+            escaped = True
+        elif char == quote:
+            return None
+    return quote
+
+
 def read_env_file(path: Path) -> dict[str, str]:
-    """Parse .env with ${VAR} interpolation; a malformed line is a ConfigError naming it."""
+    """Parse .env with ${VAR} interpolation; a malformed line is a ConfigError naming it.
+
+    Refused rather than guessed: a line that is not NAME=value, and a quote that is not closed
+    on its line (python-dotenv would read the following lines into the value, or skip them
+    with a warning, and start anyway).
+    """
     if not path.exists():
         return {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    text = path.read_text(encoding="utf-8")
+    for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
         if stripped.startswith("export "):
             stripped = stripped[len("export ") :].lstrip()
-        name, sep, _ = stripped.partition("=")
+        name, sep, value = stripped.partition("=")
         if not sep or not name.strip().replace("_", "a").isalnum() or name.strip()[0].isdigit():
             raise ConfigError(
                 f"{path.name} line {number} is not NAME=value: {line.strip()[:60]!r}",
                 f"fix or delete line {number} of {path} (compare with .env.example)",
             )
-    values = dotenv_values(path, interpolate=True)
+        quote = _unclosed_quote(value)
+        if quote:
+            raise ConfigError(
+                f"{path.name} line {number}: the value of {name.strip()} opens a {quote} "
+                "quote that is not closed on that line",
+                f"close the quote on line {number} of {path} "
+                f"({name.strip()}={quote}...{quote}) or remove it",
+            )
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:  # anything else python-dotenv cannot read: refuse, never skip
+            number = binding.original.line
+            first = binding.original.string.splitlines()[0] if binding.original.string else ""
+            raise ConfigError(
+                f"{path.name} line {number} cannot be read: {first.strip()[:60]!r}",
+                f"fix or delete line {number} of {path} (compare with .env.example)",
+            )
+    values = dotenv_values(stream=io.StringIO(text), interpolate=True)
     return {key: (value or "") for key, value in values.items()}
 
 
@@ -258,7 +333,9 @@ def load_settings(root: Path | None = None, overrides: Mapping[str, Any] | None 
         else:
             values[key] = raw
 
-    settings = Settings(root=root, env=read_env_file(root / ".env"), **values)
+    env = read_env_file(root / ".env")
+    check_ports(env, root / ".env")
+    settings = Settings(root=root, env=env, **values)
     if settings.db_backend not in DB_BACKENDS:
         raise ConfigError(
             f"db_backend = {settings.db_backend!r} is not a backend",

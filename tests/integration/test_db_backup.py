@@ -16,6 +16,7 @@ import pytest
 
 from devkit.dbtools import HostTools, select_tools
 from devkit.dbtools.backup import backup_database, check_checksum, sidecar
+from devkit.dbtools.backup_check import TRAILER
 from devkit.dbtools.restore import CorruptBackupError, restore, verify
 from devkit.dbtools.target import DbTarget
 from devkit.errors import DevkitError
@@ -103,7 +104,12 @@ def test_restore_into_dev_replaces_the_database(seeded: DbTarget, tools, tmp_pat
         idle.close()
     assert outcome.database == seeded.dbname
     assert seeded.table_counts() == SEED_COUNTS
-    assert databases(seeded, seeded.dbname + "_") == []  # no staging / replaced leftovers
+    # no staging leftover; the replaced database is kept (with the rows deleted since the backup)
+    assert databases(seeded, seeded.dbname + "_") == [outcome.kept]
+    assert outcome.kept is not None and outcome.kept.startswith(seeded.dbname + "_replaced_")
+    assert seeded.table_counts(outcome.kept)["public.notes"] == 0
+    assert "public.later" in seeded.table_counts(outcome.kept)
+    seeded.drop_database(outcome.kept)
 
 
 def test_two_backups_in_one_second_do_not_collide(seeded: DbTarget, tools, tmp_path: Path) -> None:
@@ -134,7 +140,10 @@ def corrupt_case(kind: str, good: Path, folder: Path) -> tuple[Path, str]:
         shutil.copy(sidecar(good), sidecar(path))
         return path, "does not match"
     if kind == "sql":
-        path.write_bytes(gzip.compress(b"CREATE TABLE ok (x int);\nCREATE TABLE broken (;\n"))
+        # whole (pg_dump's closing line) but not valid SQL: psql itself refuses it
+        path.write_bytes(
+            gzip.compress(b"CREATE TABLE ok (x int);\nCREATE TABLE broken (;\n" + TRAILER)
+        )
         return path, "did not restore"
     raise AssertionError(kind)
 

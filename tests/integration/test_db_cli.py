@@ -96,6 +96,7 @@ def test_restore_into_dev_asks(project: Path, pg_url: str) -> None:
     done = devkit(project, "restore", "--into-dev", "--yes", str(backup))
     assert done.returncode == 0, done.stderr
     assert DbTarget.from_url(pg_url).table_counts() == SEED_COUNTS
+    assert devkit(project, "drop-kept", "--all", "--yes").returncode == 0
 
 
 def test_corrupt_file_exit_code(project: Path, pg_url: str) -> None:

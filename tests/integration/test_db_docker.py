@@ -19,6 +19,7 @@ import pytest
 
 from devkit.dbtools import ContainerTools, select_tools
 from devkit.dbtools.backup import backup_database
+from devkit.dbtools.backup_check import TRAILER
 from devkit.dbtools.container import ContainerRef
 from devkit.dbtools.restore import CorruptBackupError, restore, verify
 from devkit.dbtools.sdk_exec import SdkContainerTools
@@ -125,7 +126,7 @@ def test_corrupt_file_inside_the_container(seeded, tmp_path: Path) -> None:
 def test_sql_error_and_dump_failure_inside_the_container(seeded, tmp_path: Path) -> None:
     target, tools = seeded
     bad = tmp_path / "aios_20260101_000000.sql.gz"
-    bad.write_bytes(gzip.compress(b"CREATE TABLE ok (x int);\nCREATE TABLE broken (;\n"))
+    bad.write_bytes(gzip.compress(b"CREATE TABLE ok (x int);\nCREATE TABLE broken (;\n" + TRAILER))
     with pytest.raises(CorruptBackupError, match="did not restore.*syntax error"):
         restore(bad, target, tools)
     assert databases(target, "aios_restore_") == []

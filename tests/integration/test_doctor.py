@@ -146,7 +146,8 @@ def project(tmp_path: Path, pg_cluster: ThrowawayCluster, pg_url: str) -> Iterat
             child.wait()
 
 
-HEALTHY_NOT_PASS = {"node": "skip", "metro": "skip"}  # no client/ folder, Metro not running
+# no client/ folder, Metro not running
+HEALTHY_NOT_PASS = {"node": "skip", "client-deps": "skip", "metro": "skip"}
 
 
 def expected_healthy() -> dict[str, str]:
@@ -154,6 +155,7 @@ def expected_healthy() -> dict[str, str]:
         "python",
         "dependencies",
         "node",
+        "client-deps",
         "postgres-backend",
         "env-file",
         "env-required",
