@@ -56,6 +56,8 @@ def _ask(state_dir: Path) -> bool:
         return True
     except DevkitError:
         return False
+
+
 def _wait_exited(pid: int, timeout: float) -> bool:
     """Until process `pid` has exited (a zombie counts: it runs nothing any more)."""
     import psutil
