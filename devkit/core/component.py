@@ -59,6 +59,7 @@ class Component:
     def status(self) -> ComponentStatus:
         svc = self.service
         running = self.state not in (State.STOPPED, State.CRASHED, State.DISABLED)
+        problem = svc.problem if running else None
         return ComponentStatus(
             name=self.name,
             backend=svc.backend,
@@ -72,6 +73,8 @@ class Component:
             restarts=self.restarts,
             last_error=self.last_error,
             required=svc.required,
+            problem=problem.summary if problem else "",
+            problem_lines=problem.lines if problem else (),
         )
 
     def run_state(self) -> dict[str, object]:
@@ -84,6 +87,7 @@ class Component:
             url=self.service.url,
             backend=self.service.backend,
             required=self.service.required,
+            problem=self.status().problem,
             updated_at=time.time(),
         )
         return entry
