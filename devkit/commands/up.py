@@ -117,6 +117,7 @@ def _headless(supervisor, settings: Settings, messages: list[str]) -> int:
         metro_port=settings.metro_port,
         metro_enabled=bool(metro and metro.enabled),
         api_enabled=bool(api and api.enabled),
+        settings_env=settings.env,
     )
     supervisor.subscribe(printer)
     for text in messages:

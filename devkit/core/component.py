@@ -68,7 +68,7 @@ class Component:
             pid=svc.pid if running else None,
             container_id=svc.container_id if running else None,
             ports=tuple(svc.ports),
-            url=svc.url,
+            url=svc.url if self.enabled else "",  # a disabled component has no URL to use
             started_at=self.started_at if running else None,
             restarts=self.restarts,
             last_error=self.last_error,

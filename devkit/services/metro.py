@@ -20,7 +20,7 @@ from devkit.core.service import Problem, ServiceContext
 from devkit.errors import DevkitError
 from devkit.host.node import client_deps_problem, install_command
 from devkit.host.probes import HttpProbe
-from devkit.reach.targets import api_url, expo_url
+from devkit.reach.targets import expo_url, metro_env
 from devkit.services.metro_output import BundleErrors
 from devkit.services.process import CommandService, command_argv
 from devkit.settings.config import Settings
@@ -117,9 +117,8 @@ class MetroService(CommandService):
 
     def child_env(self, ctx: ServiceContext) -> dict[str, str]:
         env = super().child_env(ctx)
-        env["REACT_NATIVE_PACKAGER_HOSTNAME"] = self.lan_host
-        if not self.settings.env_value("EXPO_PUBLIC_API_URL"):
-            env["EXPO_PUBLIC_API_URL"] = api_url(self.lan_host, self.api_port)
+        explicit = {"EXPO_PUBLIC_API_URL": self.settings.env_value("EXPO_PUBLIC_API_URL") or ""}
+        env.update(metro_env(self.lan_host, self.api_port, explicit))  # what `urls` shows
         env.setdefault("RCT_METRO_PORT", str(self.port))
         return env
 

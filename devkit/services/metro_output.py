@@ -83,4 +83,4 @@ class BundleErrors:
         others = [p for p in self.errors if p != platform]
         also = f" (also failing: {', '.join(others)})" if others else ""
         summary = f"{platform} bundle failed: {message}{also}"
-        return Problem(summary, (f"{platform} bundle failed{also}", *lines))
+        return Problem(summary, tuple(lines))
