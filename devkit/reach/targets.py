@@ -163,6 +163,7 @@ def app_config(
     from_env = bool((settings_env or {}).get("EXPO_PUBLIC_API_URL"))
     expo = expo_url(lan_host, metro_port)
     adb = "" if adb_available else " once adb (Android platform-tools) is installed"
+    serves: tuple[str, ...]
     if is_loopback(lan_host):
         serves = (
             "iOS simulator",
