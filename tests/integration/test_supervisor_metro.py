@@ -48,6 +48,7 @@ async def test_disabled_metro_shows_disabled_and_is_never_started(tmp_path: Path
         await h.until(lambda: h.events, what="first event")
         status = h.status("metro")
         assert status.state == State.DISABLED and "no client/ folder" in status.detail
+        assert status.url == ""  # not exp://127.0.0.1:8081: nothing there to open
         sup.request_start("metro")
         await h.until(
             lambda: any("disabled" in getattr(e, "text", "") for e in h.events), what="notice"
