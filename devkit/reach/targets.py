@@ -19,6 +19,8 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
+from devkit.reach.lan import is_loopback_host
+
 ANDROID_EMULATOR_HOST = "10.0.2.2"
 GENYMOTION_HOST = "10.0.3.2"
 
@@ -108,15 +110,6 @@ def metro_env(
     }
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 @dataclass(frozen=True)
 class AppConfig:
     """What the app gets (one bundle for every device) and which devices that serves."""
@@ -164,7 +157,7 @@ def app_config(
     expo = expo_url(lan_host, metro_port)
     adb = "" if adb_available else " once adb (Android platform-tools) is installed"
     serves: tuple[str, ...]
-    if is_loopback(lan_host):
+    if is_loopback_host(lan_host.strip("[]")):
         serves = (
             "iOS simulator",
             f"Android emulator and USB devices through adb reverse{adb}",
