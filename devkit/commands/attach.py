@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
         lan_host=info.get("lan_host") or "127.0.0.1",
         max_lines=settings.log_buffer_lines,
         attached=True,
+        settings_env=settings.env,
     )
     try:
         return run_dashboard(controller, config)

@@ -73,6 +73,7 @@ def collect(state_dir: Any) -> dict[str, Any]:
                 "state": live if running else "stopped",
                 "recorded_state": recorded,
                 "detail": entry.get("detail", ""),
+                "problem": entry.get("problem", ""),  # e.g. Metro's bundling error
                 "backend": entry.get("backend", ""),
                 "pid": entry.get("pid") if alive else None,
                 "container_id": entry.get("container_id"),
@@ -162,7 +163,15 @@ def run(args: argparse.Namespace) -> int:
             or "-"
         )
         rows.append(
-            (c["name"], c["state"], who, ports, c["uptime"], str(c["restarts"]), c["detail"][:60])
+            (
+                c["name"],
+                c["state"],
+                who,
+                ports,
+                c["uptime"],
+                str(c["restarts"]),
+                (f"error: {c['problem']}" if c["problem"] else c["detail"])[:80],
+            )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     for row in rows:

@@ -181,6 +181,7 @@ def _headless(supervisor, settings: Settings, messages: list[str]) -> int:
         metro_port=settings.metro_port,
         metro_enabled=bool(metro and metro.enabled),
         api_enabled=bool(api and api.enabled),
+        settings_env=settings.env,
     )
     supervisor.subscribe(printer)
     for text in messages:
@@ -199,6 +200,7 @@ def _dashboard(supervisor, messages: list[str]) -> int:
         state_dir=settings.state_dir,
         lan_host=supervisor.net.lan_host,
         max_lines=settings.log_buffer_lines,
+        settings_env=settings.env,
     )
     for text in messages:
         supervisor._log("devkit", text, "devkit")

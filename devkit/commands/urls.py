@@ -1,4 +1,5 @@
-"""`devkit urls`: the address every kind of device uses, and whether the stack answers now.
+"""`devkit urls`: what the Expo app gets (one bundle for every device), the address each kind
+of device uses from its browser or other tools, and whether the stack answers now.
 
 Works without `devkit up` (addresses only); when the stack runs it adds live health and
 checks that the API answers on the LAN address.
@@ -17,7 +18,7 @@ from devkit.commands.common import settings_from
 from devkit.reach.adb import find_adb
 from devkit.reach.lan import LanChoice, PlatformInfo, detect_lan, read_platform
 from devkit.reach.lancheck import LanReach, LiveHealth, check_lan_reach, probe_local
-from devkit.reach.targets import Target, device_targets
+from devkit.reach.targets import AppConfig, Target, app_config, device_targets
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Snapshot:
     """Everything `urls` and `qr` print, gathered once."""
 
     choice: LanChoice
+    app: AppConfig
     targets: list[Target]
     health: LiveHealth
     reach: LanReach | None
@@ -73,23 +75,25 @@ def gather(args: argparse.Namespace, check_reach: bool = True) -> Snapshot:
                 "when it notices the change",
             ),
         )
-    targets = device_targets(
-        choice.host, api_port, metro_port, adb_available=find_adb() is not None
-    )
+    adb = find_adb() is not None
+    app = app_config(choice.host, api_port, metro_port, settings.env, adb_available=adb)
+    targets = device_targets(choice.host, api_port, metro_port, adb_available=adb)
     health = probe_local(api_port, metro_port)
     platform = read_platform()
     reach = None
     if check_reach and health.api_ok and choice.phones_can_reach:
         reach = check_lan_reach(choice.host, api_port, platform, extra_ports=(metro_port,))
-    return Snapshot(choice, targets, health, reach, api_port, metro_port, platform)
+    return Snapshot(choice, app, targets, health, reach, api_port, metro_port, platform)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "urls",
         help=COMMANDS["urls"],
-        description="Show the API and Metro URLs for each kind of device, the LAN address "
-        "phones use and why it was chosen, and live health when devkit up runs.",
+        description="Show what the Expo app gets (the Expo Go URL and EXPO_PUBLIC_API_URL, one "
+        "bundle for every device) and which devices that serves, the API URL for each kind of "
+        "device's browser or tools, the LAN address and why it was chosen, and live health "
+        "when devkit up runs.",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument(
@@ -118,6 +122,7 @@ def as_json(snap: Snapshot, include_candidates: bool) -> dict[str, object]:
         "lan": lan,
         "api_port": snap.api_port,
         "metro_port": snap.metro_port,
+        "app": snap.app.as_dict(),
         "targets": [t.as_dict() for t in snap.targets],
         "health": snap.health.as_dict(),
         "lan_reach": None
@@ -163,9 +168,13 @@ def render_lan_header(snap: Snapshot) -> list[str]:
 def render_text(snap: Snapshot, show_all: bool = False) -> str:
     lines = render_lan_header(snap)
     lines.append("")
-    rows = [["DEVICE", "API URL (EXPO_PUBLIC_API_URL)", "EXPO GO URL", "NOTE"]]
-    rows += [[t.label, t.api_url, t.metro_url, t.note] for t in snap.targets]
-    lines += _table(rows)
+    lines.append("The app (Metro builds one bundle for every device):")
+    lines += [f"  {line}" for line in snap.app.lines()]
+    lines.append("")
+    lines.append("The API from a device's browser or other tools (not what the app uses):")
+    rows = [["DEVICE", "API URL", "NOTE"]]
+    rows += [[t.label, t.api_url, t.note] for t in snap.targets]
+    lines += ["  " + line for line in _table(rows)]
     if show_all:
         lines.append("")
         lines.append("Interface addresses considered:")

@@ -59,6 +59,7 @@ class Component:
     def status(self) -> ComponentStatus:
         svc = self.service
         running = self.state not in (State.STOPPED, State.CRASHED, State.DISABLED)
+        problem = svc.problem if running else None
         return ComponentStatus(
             name=self.name,
             backend=svc.backend,
@@ -67,11 +68,13 @@ class Component:
             pid=svc.pid if running else None,
             container_id=svc.container_id if running else None,
             ports=tuple(svc.ports),
-            url=svc.url,
+            url=svc.url if self.enabled else "",  # a disabled component has no URL to use
             started_at=self.started_at if running else None,
             restarts=self.restarts,
             last_error=self.last_error,
             required=svc.required,
+            problem=problem.summary if problem else "",
+            problem_lines=problem.lines if problem else (),
         )
 
     def run_state(self) -> dict[str, object]:
@@ -85,6 +88,7 @@ class Component:
             backend=self.service.backend,
             required=self.service.required,
             last_error=list(self.last_error[-20:]),  # for `devkit status` (lines already masked)
+            problem=self.status().problem,
             updated_at=time.time(),
         )
         return entry

@@ -40,6 +40,10 @@ class ComponentStatus:
     restarts: int = 0
     last_error: tuple[str, ...] = ()  # last lines of output of a crashed run
     required: bool = True
+    # running, maybe healthy, but what it serves is broken (e.g. "iOS bundle failed: ...");
+    # problem_lines explain it (message, code frame). Empty when there is none.
+    problem: str = ""
+    problem_lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from devkit.host.health import Health
+from devkit.host.health import Health, Problem
 
-__all__ = ["Health", "Service", "ServiceContext", "StopReason"]
+__all__ = ["Health", "Problem", "Service", "ServiceContext", "StopReason"]
 
 
 class StopReason(Enum):
@@ -36,12 +36,15 @@ class ServiceContext:
     notice(text, level): a message for the person (toast / headless line).
     env: environment for children: os.environ + .env + what devkit computes
         (DATABASE_URL, EXPO_PUBLIC_API_URL, ...).
+    changed(): the service's own facts shown in its status (`problem`) changed: the
+        supervisor re-reads them and emits a StateChanged when the status differs. Any thread.
     """
 
     log: Callable[[str, str], None]
     request_restart: Callable[[str], None]
     notice: Callable[[str, str], None]
     env: Mapping[str, str] = field(default_factory=dict)
+    changed: Callable[[], None] = field(default=lambda: None)
 
 
 class Service(ABC):
@@ -79,6 +82,12 @@ class Service(ABC):
 
     @property
     def container_id(self) -> str | None:
+        return None
+
+    @property
+    def problem(self) -> Problem | None:
+        """What is wrong with what this running service serves (Metro: the bundle fails to
+        build), independent of health. Call ctx.changed() when it changes."""
         return None
 
     def set_lan_host(self, host: str) -> bool:

@@ -329,7 +329,12 @@ class Supervisor:
         def notice(text: str, level: str = "info") -> None:
             self._notice(text, level, c.name)
 
-        return ServiceContext(log=log, request_restart=request_restart, notice=notice, env=env)
+        def changed() -> None:
+            self._call(lambda: self._change(c, c.state))
+
+        return ServiceContext(
+            log=log, request_restart=request_restart, notice=notice, env=env, changed=changed
+        )
 
     async def _drive(self, c: Component) -> None:
         svc = c.service

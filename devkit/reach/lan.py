@@ -34,6 +34,7 @@ _VIRTUAL_NAMES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), reason)
     for pattern, reason in (
         (r"^docker\d*$", "Docker bridge (containers only)"),
+        (r"^docker_gwbridge$", "Docker Swarm gateway bridge (containers only)"),
         (r"^br-[0-9a-f]+", "Docker network bridge (containers only)"),
         (r"^vethernet", "Hyper-V / WSL virtual switch (vEthernet)"),
         (r"^veth", "virtual Ethernet pair of a container"),

@@ -3,16 +3,25 @@
 Phones load the bundle from REACT_NATIVE_PACKAGER_HOSTNAME and call the API at
 EXPO_PUBLIC_API_URL, both built from the LAN address; when that address changes the
 supervisor restarts Metro (set_lan_host returns True).
+
+Before starting, the client's packages must be installed (devkit.host.node): otherwise npx
+gives up at once and the component would only crash-loop. While running, bundling errors in
+Metro's output become the component's `problem` (metro_output), cleared by the next good build.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import replace
+from pathlib import Path
 
-from devkit.core.service import ServiceContext
+from devkit.core.service import Problem, ServiceContext
+from devkit.errors import DevkitError
+from devkit.host.node import client_deps_problem, install_command
 from devkit.host.probes import HttpProbe
-from devkit.reach.targets import api_url, expo_url
+from devkit.reach.targets import expo_url, metro_env
+from devkit.services.metro_output import BundleErrors
 from devkit.services.process import CommandService, command_argv
 from devkit.settings.config import Settings
 
@@ -38,7 +47,7 @@ def expo_project_reason(settings: Settings) -> str | None:
     return None
 
 
-def _shown(settings: Settings, folder) -> str:
+def _shown(settings: Settings, folder: Path) -> str:
     try:
         return str(folder.relative_to(settings.root))
     except ValueError:
@@ -68,6 +77,7 @@ class MetroService(CommandService):
         self.lan_host = "127.0.0.1"
         self.start_timeout = 120.0  # a first `npx expo start` may install things
         self._reason = expo_project_reason(settings)
+        self.bundle_errors = BundleErrors(str(settings.client_dir))
 
     def disabled_reason(self) -> str | None:
         return self._reason
@@ -82,11 +92,33 @@ class MetroService(CommandService):
         self.lan_host = host
         return changed
 
+    @property
+    def problem(self) -> Problem | None:
+        return self.bundle_errors.problem
+
+    async def start(self, ctx: ServiceContext) -> None:
+        missing = client_deps_problem(self.settings.client_dir)
+        if missing is not None:
+            shown = _shown(self.settings, self.settings.client_dir)
+            raise DevkitError(
+                f"Metro not started: {missing}",
+                f"cd {shown} && {install_command(self.settings.client_dir)}, then restart "
+                "metro (r in the dashboard)",
+            )
+        self.bundle_errors.reset()
+        bundles = self.bundle_errors
+
+        def log(text: str, stream: str = "stdout") -> None:
+            ctx.log(text, stream)
+            if bundles.feed(text):
+                ctx.changed()
+
+        await super().start(replace(ctx, log=log))
+
     def child_env(self, ctx: ServiceContext) -> dict[str, str]:
         env = super().child_env(ctx)
-        env["REACT_NATIVE_PACKAGER_HOSTNAME"] = self.lan_host
-        if not self.settings.env_value("EXPO_PUBLIC_API_URL"):
-            env["EXPO_PUBLIC_API_URL"] = api_url(self.lan_host, self.api_port)
+        explicit = {"EXPO_PUBLIC_API_URL": self.settings.env_value("EXPO_PUBLIC_API_URL") or ""}
+        env.update(metro_env(self.lan_host, self.api_port, explicit))  # what `urls` shows
         env.setdefault("RCT_METRO_PORT", str(self.port))
         return env
 

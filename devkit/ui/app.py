@@ -13,9 +13,9 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
@@ -44,7 +44,7 @@ from devkit.ui.components_table import WIDE, ComponentsTable
 from devkit.ui.devices import DevicesPanel
 from devkit.ui.error_panel import ErrorPanel
 from devkit.ui.filter_input import FilterInput
-from devkit.ui.format import DEVKIT, LineFilter, Palette
+from devkit.ui.format import DEVKIT, RUNNING, LineFilter, Palette
 from devkit.ui.help_screen import HelpScreen
 from devkit.ui.log_view import LogView
 from devkit.ui.messages import EventsReady, FilterApplied, FilterClosed
@@ -88,8 +88,10 @@ class DashboardApp(App[int]):
         max_lines: int = 10_000,
         flush_interval: float = FLUSH_INTERVAL,
         attached: bool = False,
+        settings_env: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
+        self.settings_env = dict(settings_env or {})
         self.controller = controller
         self.attached = attached  # a client of a devkit running elsewhere: q leaves it running
         self.api_port, self.metro_port = api_port, metro_port
@@ -123,7 +125,9 @@ class DashboardApp(App[int]):
         yield ErrorPanel(id="error")
         with Horizontal(id="body"):
             yield LogView(self.palette, self.names, self.max_lines, id="logs")
-            yield DevicesPanel(self.lan_host, self.api_port, self.metro_port, id="devices")
+            yield DevicesPanel(
+                self.lan_host, self.api_port, self.metro_port, self.settings_env, id="devices"
+            )
         yield FilterInput(id="filter", compact=True)
         yield Footer(compact=True, show_command_palette=False)
 
@@ -268,7 +272,12 @@ class DashboardApp(App[int]):
         statuses = self.table.statuses
         enabled = {name: s.state != State.DISABLED for name, s in statuses.items()}
         metro, api = enabled.get("metro", False), enabled.get("api", False)
-        self.devices.configure(metro_enabled=metro, api_enabled=api)
+        metro_status = statuses.get("metro")
+        if metro_status is None:
+            reason = "no metro component (components setting)"
+        else:
+            reason = metro_status.detail if metro_status.state == State.DISABLED else ""
+        self.devices.configure(metro_enabled=metro, api_enabled=api, metro_reason=reason)
         self.devices.display = metro or api  # nothing for a device to reach otherwise
 
     # --- status line and panels ---------------------------------------------------------------
@@ -289,8 +298,11 @@ class DashboardApp(App[int]):
         enabled = [s for s in statuses if s.state != State.DISABLED]
         healthy = sum(s.state == State.HEALTHY for s in enabled)
         crashed = [s.name for s in enabled if s.state == State.CRASHED]
+        troubled = [s.name for s in enabled if s.problem and s.state in RUNNING]
         if crashed:
             health = (f"{', '.join(crashed)} crashed", "b red")
+        elif troubled:
+            health = (f"{', '.join(troubled)}: error (see panel)", "b red")
         elif enabled and healthy == len(enabled):
             health = ("all healthy", "b green")
         else:
@@ -328,6 +340,8 @@ class DashboardApp(App[int]):
         self.query_one("#status", Static).update(self.status_line())
 
     def _refresh_error_panel(self) -> None:
+        """A crash first (the selected one, else the last), else a running component's problem
+        (a bundling error: the selected one, else the first)."""
         statuses = self.table.statuses
         selected = statuses.get(self.table.selected or "")
         if selected is not None and selected.state == State.CRASHED:
@@ -335,6 +349,9 @@ class DashboardApp(App[int]):
         else:
             last = statuses.get(self.last_crashed or "")
             shown = last if last is not None and last.state == State.CRASHED else None
+        if shown is None:
+            troubled = [s for s in statuses.values() if s.problem and s.state in RUNNING]
+            shown = selected if selected in troubled else next(iter(troubled), None)
         self.query_one(ErrorPanel).show_status(shown)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -423,6 +440,14 @@ class DashboardApp(App[int]):
         self.notify(f"{len(lines)} lines written to {path}", title="logs exported", markup=False)
 
     def action_toggle_devices(self) -> None:
+        if not self.devices.display:
+            self.notify(
+                "no QR code or device URLs: neither the API nor Metro runs in this devkit",
+                title="devices",
+                severity="warning",
+                markup=False,
+            )
+            return
         self.devices.toggle()
 
     def action_help(self) -> None:
@@ -488,6 +513,7 @@ class DashboardConfig:
     lan_host: str = "127.0.0.1"
     max_lines: int = 10_000
     attached: bool = False
+    settings_env: Mapping[str, str] = field(default_factory=dict)  # .env: EXPO_PUBLIC_API_URL
 
 
 def run_dashboard(controller: Controller, config: DashboardConfig | None = None) -> int:
@@ -501,6 +527,7 @@ def run_dashboard(controller: Controller, config: DashboardConfig | None = None)
         lan_host=config.lan_host,
         max_lines=config.max_lines,
         attached=config.attached,
+        settings_env=config.settings_env,
     )
     with on_hangup(app.terminal_gone):
         result = app.run()

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from devkit.core.events import ComponentStatus, State
-from devkit.ui.format import STATE_STYLES, Palette, shorten, uptime, where
+from devkit.ui.format import PROBLEM_STYLE, RUNNING, STATE_STYLES, Palette, shorten, uptime, where
 
 WIDE = 110
 WIDE_COLUMNS = (
@@ -106,17 +106,19 @@ class ComponentsTable(DataTable):
         name = Text(status.name, style=self.palette.colour(status.name))
         state = Text(str(status.state), style=style)
         detail = status.detail if status.detail not in ("", str(status.state)) else ""
+        loud = status.state in (State.CRASHED, State.UNHEALTHY)
+        if status.problem and status.state in RUNNING:  # serving, but what it serves is broken
+            detail, loud, style = status.problem, True, PROBLEM_STYLE
         texts: dict[str, Text] = {"name": name}
         if self.wide:
             texts["backend"] = Text(status.backend)
             texts["state"] = state
-            texts["detail"] = Text(shorten(detail, 28))
+            texts["detail"] = Text(
+                shorten(detail, 28), style=PROBLEM_STYLE if status.problem else ""
+            )
         else:
             if detail:
-                state.append(
-                    f" {shorten(detail, 18)}",
-                    style="dim" if status.state not in (State.CRASHED, State.UNHEALTHY) else style,
-                )
+                state.append(f" {shorten(detail, 18)}", style=style if loud else "dim")
             texts["state"] = state
         texts["uptime"] = Text(uptime(status, self.clock()))
         texts["restarts"] = Text(str(status.restarts))

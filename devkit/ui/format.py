@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from devkit.core.events import ComponentStatus, LogLine, State
+from devkit.services.metro_output import strip_ansi
 
 DEVKIT = "devkit"
 # Same order as the headless renderer's ANSI colours (plain.COLOURS).
@@ -37,6 +38,7 @@ STATE_STYLES = {
     State.DISABLED: "dim italic",
 }
 RUNNING = (State.STARTING, State.HEALTHY, State.UNHEALTHY)
+PROBLEM_STYLE = "bold red"  # a running component whose output is broken (a bundling error)
 
 
 class Palette:
@@ -70,8 +72,9 @@ def stamp(at: float) -> str:
 
 
 def format_line(line: LogLine, width: int) -> str:
-    """`HH:MM:SS name | text`, the headless renderer's layout."""
-    return f"{stamp(line.at)} {line.component.ljust(width)} | {line.text}"
+    """`HH:MM:SS name | text`, the headless renderer's layout. Colour codes of the child's
+    output are dropped: the log pane is plain text and would count them as width."""
+    return f"{stamp(line.at)} {line.component.ljust(width)} | {strip_ansi(line.text)}"
 
 
 def uptime(status: ComponentStatus, now: float) -> str:
@@ -91,7 +94,10 @@ def uptime(status: ComponentStatus, now: float) -> str:
 
 
 def where(status: ComponentStatus) -> str:
-    """The URL if the component has one, else its ports."""
+    """The URL if the component has one, else its ports; nothing for a disabled one (its URL
+    would lead nowhere)."""
+    if status.state == State.DISABLED:
+        return "-"
     if status.url:
         return status.url
     return " ".join(f":{port}" for port in status.ports)

@@ -17,6 +17,7 @@ from rich.text import Text
 from textual.widgets import Log
 
 from devkit.core.events import LogLine
+from devkit.services.metro_output import strip_ansi
 from devkit.ui.format import LineFilter, Palette, format_line
 
 PREFIX_START = 9  # after "HH:MM:SS "
@@ -54,7 +55,7 @@ class LogView(Log):
     def shows(self, line: LogLine) -> bool:
         if self.component is not None and line.component != self.component:
             return False
-        return self.line_filter(line.text)
+        return self.line_filter(strip_ansi(line.text))
 
     def add(self, lines: Iterable[LogLine]) -> None:
         """Append a batch: one `write_lines` call for the lines that pass mode and filter."""

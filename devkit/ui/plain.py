@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from devkit.core.events import (
     AllHealthy,
+    ComponentStatus,
     Event,
     LogLine,
     Notice,
@@ -57,6 +58,7 @@ class PlainPrinter:
         metro_enabled: bool = True,
         api_enabled: bool = True,
         clock: Callable[[], float] = time.time,
+        settings_env: Mapping[str, str] | None = None,
     ) -> None:
         self.stream = stream or sys.stdout
         self.colour = use_colour(self.stream) if colour is None else colour
@@ -68,6 +70,8 @@ class PlainPrinter:
         self.lan_host = "127.0.0.1"
         self.clock = clock
         self.summaries = 0
+        self.settings_env = dict(settings_env or {})  # .env: an explicit EXPO_PUBLIC_API_URL
+        self.problems: dict[str, str] = {}  # component -> problem last printed
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, LogLine):
@@ -92,6 +96,7 @@ class PlainPrinter:
 
     def _state(self, event: StateChanged) -> None:
         status = event.status
+        self._problem(status)
         if event.old == event.new and status.state != State.DISABLED:
             return
         text = f"{status.name} {event.new}"
@@ -104,17 +109,35 @@ class PlainPrinter:
             for error_line in status.last_error[-10:]:
                 self.line(status.name, error_line, True)
 
+    def _problem(self, status: ComponentStatus) -> None:
+        """One line when a component's problem appears, changes or is gone (the explanation
+        itself is in the component's own output, printed already)."""
+        before = self.problems.get(status.name, "")
+        if status.problem == before:
+            return
+        self.problems[status.name] = status.problem
+        if status.problem:
+            self.line(DEVKIT, self._paint(f"{status.name} problem: {status.problem}", "31"))
+        elif status.state not in (State.STOPPED, State.STOPPING, State.CRASHED):
+            self.line(DEVKIT, self._paint(f"{status.name} problem fixed", "32"))
+
     def summary(self) -> None:
-        from devkit.reach.targets import device_targets
+        from devkit.reach.targets import app_config, device_targets
 
         self.summaries += 1
         lines = ["all components healthy"]
-        if self.api_enabled or self.metro_enabled:
-            lines[0] += ". Devices reach this computer at:"
+        if self.metro_enabled:
+            lines[0] += ". The app (Metro builds one bundle for every device):"
+            app = app_config(self.lan_host, self.api_port, self.metro_port, self.settings_env)
+            lines += [f"  {text}" for text in app.lines(api=self.api_enabled)]
+        if self.api_enabled:
+            title = "The API from a device's browser or other tools:"
+            if self.metro_enabled:
+                lines.append(title)
+            else:
+                lines[0] += f". {title}"
             for target in device_targets(self.lan_host, self.api_port, self.metro_port):
-                api = f"  api {target.api_url}" if self.api_enabled else ""
-                metro = f"  expo {target.metro_url}" if self.metro_enabled else ""
-                lines.append(f"  {target.label:<34}{api}{metro}")
+                lines.append(f"  {target.label:<34}{target.api_url}")
         for text in lines:
             self.line(DEVKIT, text)
 

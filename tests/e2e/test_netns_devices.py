@@ -280,7 +280,49 @@ def test_devkit_up_serves_a_phone_on_the_lan(netns_ok, namespaces, phone_net, tm
         )
         # Metro was told the LAN address, so the bundle URLs it hands out work on the phone
         assert out.has(f"host={host_ip} api=http://{host_ip}:{stack.api_port}")
+        # ...and the summary says what the app gets, not a per-device URL it never sees
+        assert out.has(f"the app calls EXPO_PUBLIC_API_URL=http://{host_ip}:{stack.api_port}")
+        assert not out.has(f"http://10.0.2.2:{stack.api_port}  expo")
     finally:
         out.proc.send_signal(signal.SIGTERM)
         out.proc.wait(timeout=30)
         kill_everything_recorded(stack.root)
+
+
+def test_the_one_api_url_the_app_gets_serves_the_emulator_and_the_phone(
+    netns_ok, namespaces, servers, real_api, phone_net, tmp_path
+):
+    """devkit builds one bundle with EXPO_PUBLIC_API_URL = the LAN address. `devkit urls`
+    says so and claims it serves emulators and phones alike: both reach it. (The emulator's
+    namespace routes through its host alias 10.0.2.2, as the emulator's virtual router does.)"""
+    if subnet_in_use(ipaddress.IPv4Network("10.0.2.0/24")):
+        pytest.skip("10.0.2.0/24 is already routed on this host (another emulator test?)")
+    host_ip, phone_ip = phone_net
+    api_port, metro_port = free_port(), free_port()
+    (tmp_path / "proj").mkdir()
+    root = project(tmp_path / "proj", api_port, metro_port)
+    real_api(api_port)
+    servers("0.0.0.0", metro_port, "metro")
+    phone = namespaces("one", host_ip, phone_ip)
+    emulator = namespaces("oneemu", "10.0.2.2", "10.0.2.15")
+    subprocess.run(
+        ["ip", "-n", emulator.name, "route", "add", "default", "via", "10.0.2.2"],
+        check=True,
+        capture_output=True,
+        timeout=10,
+    )
+
+    data = json.loads(devkit(root, "urls", "--json", "--host", host_ip))
+    app = data["app"]
+    assert app["EXPO_PUBLIC_API_URL"] == f"http://{host_ip}:{api_port}"
+    assert app["REACT_NATIVE_PACKAGER_HOSTNAME"] == host_ip
+    assert {"Android emulator", "phones on the same Wi-Fi"} <= set(app["serves"])
+    assert all("expo_public_api_url" not in t for t in data["targets"])
+    for device in (emulator, phone):
+        answer = fetch(device, app["EXPO_PUBLIC_API_URL"] + "/status")
+        assert answer.startswith("200 ") and json.loads(answer[4:])["db"] == "ok", answer
+        metro = fetch(device, f"http://{app['REACT_NATIVE_PACKAGER_HOSTNAME']}:{metro_port}/status")
+        assert metro == "200 packager-status:running"
+    text = devkit(root, "urls", "--host", host_ip)
+    assert f"the app calls EXPO_PUBLIC_API_URL=http://{host_ip}:{api_port}" in text
+    assert "USB device without Wi-Fi: run devkit up --host localhost" in text

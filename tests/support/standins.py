@@ -63,6 +63,7 @@ def make_project(
         (root / "client" / "package.json").write_text(
             json.dumps({"name": "app", "dependencies": {"expo": "~51.0.0"}})
         )
+        install_standin_packages(root / "client")
     for name, spec in (processes or {}).items():
         lines += ["", f"[tool.devkit.processes.{name}]"]
         lines += [f"{key} = {toml_value(value)}" for key, value in spec.items()]
@@ -79,16 +80,49 @@ def make_project(
     return root
 
 
+def install_standin_packages(client: Path) -> None:
+    """node_modules/<name>/package.json for every dependency of client/package.json: what
+    `npm install` leaves, as far as devkit's pre-start check looks (devkit.host.node)."""
+    data = json.loads((client / "package.json").read_text())
+    for name in {**data.get("dependencies", {}), **data.get("devDependencies", {})}:
+        folder = client / "node_modules" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "package.json").write_text(json.dumps({"name": name, "version": "0.0.0"}))
+
+
 def _serve_metro(port: int) -> None:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if self.path.startswith("/index.bundle"):
+                return self._bundle()
             body = b"packager-status:running" if self.path == "/status" else b"not found"
-            self.send_response(200 if self.path == "/status" else 404)
+            self._answer(200 if self.path == "/status" else 404, body)
+
+        def _answer(self, code: int, body: bytes) -> None:
+            self.send_response(code)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def _bundle(self) -> None:
+            """Like Metro: App.js holding `{{` fails to build (printed as Expo CLI does)."""
+            platform = "Android" if "platform=android" in self.path else "iOS"
+            app = Path("App.js")
+            source = app.read_text() if app.exists() else ""
+            if "{{" in source:
+                print(f"{platform} Bundling failed 10ms index.js (1 module)", flush=True)
+                print(
+                    f"\x1b[31m\x1b[7m\x1b[1m ERROR \x1b[22m\x1b[27m\x1b[39m SyntaxError: "
+                    f'{app.resolve()}: Unexpected token, expected "," (1:2)',
+                    flush=True,
+                )
+                print(f">  1 | {source.splitlines()[0]}", flush=True)
+                print("    at parse (node_modules/@babel/parser/lib/index.js:1:1)", flush=True)
+                return self._answer(500, b'{"type":"TransformError"}')
+            print(f"{platform} Bundled 64ms index.js (1 module)", flush=True)
+            self._answer(200, b"__d(function(){});")
 
         def log_message(self, *args: object) -> None:
             pass

@@ -104,9 +104,11 @@ async def test_without_metro_the_devices_panel_lists_api_urls() -> None:
     statuses = default_statuses()
     statuses[2] = ComponentStatus("metro", "expo", State.DISABLED, "no client/ folder")
     app = make_app(ScriptedController(statuses))
-    async with app.run_test(size=(80, 24)):
-        content = str(app.devices.rendered_targets())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("d")
+        content = app.devices.plain_text()
         assert "exp://" not in content and "http://10.0.2.2:5000" in content
+        assert "no Expo app: no client/ folder" in content
 
 
 async def test_history_is_not_shown_twice(controller: ScriptedController) -> None:

@@ -196,3 +196,22 @@ def test_as_dict_is_json_ready():
         "kept": False,
         "reason": "loopback: only this computer can use it",
     } in data["candidates"]
+
+
+def test_every_docker_made_bridge_is_skipped_as_the_readme_promises():
+    """docker0, docker_gwbridge (after `docker swarm init`) and br-* user networks: containers
+    only, never what a phone reaches; the Wi-Fi address wins without a 'kept' bridge."""
+    table = [
+        LO,
+        Interface("docker0", ("172.17.0.1",)),
+        Interface("docker_gwbridge", ("172.18.0.1",)),
+        Interface("br-0123456789ab", ("172.19.0.1",)),
+        Interface("wlan0", ("192.168.1.23",)),
+    ]
+    choice = choose_lan(table, "wlan0", {})
+    assert choice.host == "192.168.1.23"
+    for name in ("docker0", "docker_gwbridge", "br-0123456789ab"):
+        assert "Docker" in skipped_reason(choice, name), name
+    kept = [c.name for c in choice.candidates if c.kept]
+    assert kept == ["wlan0"]
+    assert not any("other LAN addresses" in w for w in choice.warnings)

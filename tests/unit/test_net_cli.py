@@ -48,7 +48,14 @@ def test_urls_json_with_host_override_lists_targets_and_candidates(project):
     assert phone["api_url"] == f"http://192.168.50.5:{api_port}"
     assert phone["metro_url"] == f"exp://192.168.50.5:{metro_port}"
     emulator = next(t for t in data["targets"] if t["kind"] == "android-emulator")
-    assert emulator["expo_public_api_url"] == f"http://10.0.2.2:{api_port}"
+    assert emulator["api_url"] == f"http://10.0.2.2:{api_port}"
+    assert "expo_public_api_url" not in emulator  # per device, it never reaches the app
+    # what the app gets: one bundle, the LAN address, for every device it serves
+    assert data["app"]["EXPO_PUBLIC_API_URL"] == f"http://192.168.50.5:{api_port}"
+    assert data["app"]["REACT_NATIVE_PACKAGER_HOSTNAME"] == "192.168.50.5"
+    assert data["app"]["expo_url"] == f"exp://192.168.50.5:{metro_port}"
+    assert "Android emulator" in data["app"]["serves"]
+    assert "--host localhost" in data["app"]["others"][0]["how"]
     assert any(c["name"] == "lo" and not c["kept"] for c in data["lan"]["candidates"])
     assert data["health"]["api"] == "down" and data["health"]["metro"] == "down"
     assert data["lan_reach"] is None
@@ -73,7 +80,11 @@ def test_urls_env_file_override_and_live_health_in_text(project):
     assert "phones cannot reach it" in out
     assert f"API   http://127.0.0.1:{api_port}/status: ok" in out
     assert f"Metro http://127.0.0.1:{metro_port}/status: ok" in out
-    assert f"http://10.0.2.2:{api_port}" in out and f"exp://10.0.3.2:{metro_port}" in out
+    assert f"http://10.0.2.2:{api_port}" in out
+    assert f"exp://10.0.3.2:{metro_port}" not in out  # the app never uses per-device URLs
+    assert f"the app calls EXPO_PUBLIC_API_URL=http://127.0.0.1:{api_port}" in out
+    assert "The API from a device's browser or other tools (not what the app uses):" in out
+    assert "phones on Wi-Fi: cannot reach localhost" in out
     assert "Interface addresses considered:" in out and "skipped  lo" in out
 
 
