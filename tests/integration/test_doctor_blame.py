@@ -80,7 +80,7 @@ def test_client_without_node_modules(project: Project) -> None:
     (client / "package.json").write_text(json.dumps({"dependencies": {"expo": "~51.0.0"}}))
     result = project.check()["client-deps"]
     assert result.status == "fail"
-    assert "client/ has no node_modules" in result.detail
+    assert "the packages of client/ are not installed (no node_modules)" in result.detail
     assert result.fix.startswith("run npm install in client/")
     (client / "node_modules").mkdir()
     result = project.check()["client-deps"]
