@@ -1,4 +1,4 @@
-"""`python -m devkit.warmfork`: the warm parent process (see parent.py)."""
+"""`python -m devkit.warmfork`: the warm parent process (parent.ForkServer)."""
 
 import errno
 import sys
