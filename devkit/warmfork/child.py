@@ -70,13 +70,14 @@ def serve(module: str, host: str, listener: socket.socket, meta_fd: int, root: s
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
     signal.signal(signal.SIGTERM, on_sigterm)
     _write(meta_fd, {"serving": True})
+    threads = track_requests(server)
     try:
         accept_until(server, draining, wake_r)
     except BaseException:  # noqa: BLE001
         traceback.print_exc()
         sys.stderr.flush()
         return 1
-    finish_requests(server, DRAIN_TIMEOUT)
+    finish_requests(server, threads, DRAIN_TIMEOUT)
     closer = getattr(mod, "close_app", None)  # e.g. closes a database pool
     if callable(closer):
         try:
@@ -135,6 +136,23 @@ def build_server(app: Any, host: str, listener: socket.socket) -> Any:
     )
 
 
+def track_requests(server: Any) -> list[threading.Thread]:
+    """One thread per connection, kept in the returned list so a drain can wait for them
+    (socketserver's own list stays empty under Werkzeug's server)."""
+    threads: list[threading.Thread] = []
+
+    def process_request(request: Any, client_address: Any) -> None:
+        thread = threading.Thread(
+            target=server.process_request_thread, args=(request, client_address), daemon=True
+        )
+        threads[:] = [t for t in threads if t.is_alive()]
+        threads.append(thread)
+        thread.start()
+
+    server.process_request = process_request
+    return threads
+
+
 def accept_until(server: Any, draining: threading.Event, wake_fd: int) -> None:
     """Accept connections until SIGTERM; each is served by its own thread.
 
@@ -152,14 +170,13 @@ def accept_until(server: Any, draining: threading.Event, wake_fd: int) -> None:
                     server._handle_request_noblock()  # accept + a thread for the connection
 
 
-def finish_requests(server: Any, timeout: float) -> None:
-    """After serve_forever returned: wait (bounded) for the request threads to finish."""
+def finish_requests(server: Any, threads: list[threading.Thread], timeout: float) -> None:
+    """After accepting stopped: wait (bounded) for the request threads to finish."""
     try:
         server.socket.close()  # our copy: the parent and the new child keep listening
     except OSError:
         pass
     deadline = time.monotonic() + timeout
-    threads = list(getattr(server, "_threads", None) or [])
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
 

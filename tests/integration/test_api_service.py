@@ -141,6 +141,50 @@ async def test_fork_mode_serves_reloads_and_recovers_from_a_syntax_error(tmp_pat
     assert gone(pids)
 
 
+async def test_a_crashed_api_answers_503_with_the_error_at_once(tmp_path: Path) -> None:
+    """No request hangs while the code cannot load: the warm parent answers 503 naming the
+    exception, file and line; the fix is served by the new child."""
+    port = free_port()
+    make_project(tmp_path, port)
+    sup, api = api_supervisor(tmp_path, port, env={"APP_ENV": "development"})
+    async with Harness(sup) as h:
+        await h.state("api", State.HEALTHY)
+        (tmp_path / "server" / "value.py").write_text("VALUE = 'v2\n")  # a syntax error
+        await h.until(lambda: h.status("api").state == State.CRASHED, what="crashed")
+
+        def crashed_answer() -> httpx.Response:
+            # bounded: before the fix this waited in the backlog until the client gave up
+            return httpx.post(
+                f"http://127.0.0.1:{port}/value",
+                content=b"x" * 50_000,
+                timeout=5.0,
+                trust_env=False,
+            )
+
+        response = await asyncio.to_thread(crashed_answer)
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/json"
+        error = response.json()["error"]
+        assert error["code"] == "api_crashed"
+        assert error["exception"] == "SyntaxError"
+        assert error["file"] == "server/value.py" and error["line"] == 1
+        assert "unterminated string literal" in error["message"]
+        assert "server/value.py, line 1" in error["message"]
+        assert any("SyntaxError" in line for line in error["traceback"])  # APP_ENV development
+        answers = await asyncio.to_thread(lambda: [get_status(port, "/status") for _ in range(20)])
+        assert answers == [503] * 20
+
+        set_value(tmp_path, "v3")  # the fix: the new child serves, the crash page is gone
+        await served(port, "value", "v3")
+        assert await asyncio.to_thread(get_status, port, "/status") == 200
+        pids = [api.pid or 0, api.child_pid or 0]
+    assert gone(pids)
+
+
+def get_status(port: int, path: str) -> int:
+    return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5.0, trust_env=False).status_code
+
+
 async def test_kill_9_of_the_child_and_of_the_warm_parent(tmp_path: Path) -> None:
     port = free_port()
     make_project(tmp_path, port)
