@@ -9,6 +9,7 @@ page answers requests with until the next child serves.
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import json
 import os
@@ -27,9 +28,14 @@ EXIT_IMPORT_FAILED = 3
 DRAIN_TIMEOUT = 10.0  # s to finish the requests in flight after SIGTERM (the parent bounds it too)
 KEEPALIVE_IDLE = 5.0  # s an idle keep-alive connection is kept: bounds a drain by idle clients
 TRACEBACK_LINES = 12
+PR_SET_PDEATHSIG = 1
+# processes serving one build of the app (DEVKIT_API_WORKERS overrides)
+WORKERS = int(os.environ.get("DEVKIT_API_WORKERS") or 0) or min(2, os.cpu_count() or 1)
 
 
-def serve(module: str, host: str, listener: socket.socket, meta_fd: int, root: str) -> int:
+def serve(
+    module: str, host: str, listener: socket.socket, meta_fd: int, root: str, workers: int = 1
+) -> int:
     """The child's whole life; its exit code."""
     preloads.forget_project(module)
     before = set(sys.modules)
@@ -49,15 +55,23 @@ def serve(module: str, host: str, listener: socket.socket, meta_fd: int, root: s
         _write(meta_fd, {"crash": crash_report(exc, root)})
         _close(meta_fd)
         return EXIT_IMPORT_FAILED
-    preloads.report_modules(before, meta_fd, root, module)
-    # Report after the first requests too: they import lazily (json providers, encodings...).
-    timer = threading.Timer(preloads.LEARN_AFTER, _report_last, (before, meta_fd, root, module))
-    timer.daemon = True
-    timer.start()
-    print(
-        f" * Serving {module} on http://{host}:{server.port} (warm fork, pid {os.getpid()})",
-        flush=True,
-    )
+    # Extra workers share the built app (copy-on-write) and the listening socket: the GIL
+    # caps one process at ~1 core. Forked before any thread or pool exists (pools open lazily).
+    siblings = fork_workers(max(1, workers) - 1)
+    leader = siblings is not None
+    if leader:
+        preloads.report_modules(before, meta_fd, root, module)
+        # Report after the first requests too: they import lazily (json providers...).
+        timer = threading.Timer(preloads.LEARN_AFTER, _report_last, (before, meta_fd, root, module))
+        timer.daemon = True
+        timer.start()
+        print(
+            f" * Serving {module} on http://{host}:{server.port} "
+            f"(warm fork, pid {os.getpid()}, {len(siblings or []) + 1} worker(s))",
+            flush=True,
+        )
+    else:
+        _close(meta_fd)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     draining = threading.Event()
@@ -69,7 +83,8 @@ def serve(module: str, host: str, listener: socket.socket, meta_fd: int, root: s
 
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
     signal.signal(signal.SIGTERM, on_sigterm)
-    _write(meta_fd, {"serving": True})
+    if leader:
+        _write(meta_fd, {"serving": True})
     threads = track_requests(server)
     try:
         accept_until(server, draining, wake_r)
@@ -86,7 +101,58 @@ def serve(module: str, host: str, listener: socket.socket, meta_fd: int, root: s
             traceback.print_exc()
     sys.stdout.flush()
     sys.stderr.flush()
+    if siblings:
+        wait_workers(siblings, DRAIN_TIMEOUT)
     return 0
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Linux: get `sig` when the parent process ends; never outlive it."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def fork_workers(count: int) -> list[int] | None:
+    """Fork `count` workers; the leader gets their pids, a worker gets None. The workers stay
+    in the leader's process group: the warm parent's signals reach them all."""
+    pids: list[int] = []
+    leader = os.getpid()
+    for _ in range(count):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            die_with_parent()
+            if os.getppid() != leader:
+                os._exit(1)
+            return None
+        pids.append(pid)
+    return pids
+
+
+def wait_workers(pids: list[int], timeout: float) -> None:
+    """The leader's last job: its workers finish their own drain (bounded), then it exits."""
+    deadline = time.monotonic() + timeout
+    waiting = set(pids)
+    while waiting and time.monotonic() < deadline:
+        for pid in list(waiting):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                waiting.discard(pid)
+        if waiting:
+            time.sleep(0.01)
+    for pid in waiting:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
 
 
 def forget_fresh_bytecode(root: str, module: str, window: float = 2.0) -> None:

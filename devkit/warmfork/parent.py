@@ -15,7 +15,6 @@ project root as working directory. Only the standard library is imported here at
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import selectors
 import signal
@@ -28,17 +27,7 @@ from typing import Any
 from devkit.warmfork import child, preloads, protocol
 from devkit.warmfork.crashpage import CrashPage
 
-PR_SET_PDEATHSIG = 1
 OUTPUT_GRACE = 0.2  # s to collect a dead child's last output before reporting its exit
-
-
-def _prctl_pdeathsig(sig: int) -> None:
-    """Die with the parent (Linux): the child must never outlive the warm parent."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
 
 
 @dataclass
@@ -62,8 +51,10 @@ class ForkServer:
         control: socket.socket,
         preload: tuple[str, ...],
         learn: bool = True,
+        workers: int = child.WORKERS,
     ) -> None:
         self.module = module
+        self.workers = workers
         self.host = host
         self.port = port
         self.control = control
@@ -129,7 +120,7 @@ class ForkServer:
         if pid == 0:
             try:
                 os.setpgid(0, 0)
-                _prctl_pdeathsig(signal.SIGKILL)
+                child.die_with_parent(signal.SIGKILL)
                 if os.getppid() != parent_pid:
                     os._exit(1)
                 os.dup2(out_w, 1)
@@ -147,7 +138,9 @@ class ForkServer:
                     signal.signal(sig, signal.SIG_DFL)
             except BaseException:  # noqa: BLE001
                 os._exit(1)
-            os._exit(child.serve(self.module, self.host, self.listener, meta_w, self.root))
+            os._exit(
+                child.serve(self.module, self.host, self.listener, meta_w, self.root, self.workers)
+            )
         try:
             os.setpgid(pid, pid)
         except OSError:
@@ -420,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--control-fd", type=int, required=True)
     parser.add_argument("--preload", default=",".join(preloads.PRELOAD))
     parser.add_argument("--no-learn", action="store_true")
+    parser.add_argument("--workers", type=int, default=child.WORKERS)
     args = parser.parse_args(argv)
     control = socket.socket(fileno=args.control_fd)
     if os.getcwd() not in sys.path:
@@ -431,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         control,
         tuple(p for p in args.preload.split(",") if p),
         learn=not args.no_learn,
+        workers=args.workers,
     )
     try:
         return server.run()
