@@ -84,11 +84,11 @@ _bench_create_app = create_app
 
 def create_app(*args, **kwargs):  # noqa: F811
     app = _bench_create_app(*args, **kwargs)
+    # imported now, not in the route: a lazy import in the old child would read the new file
+    from server.bench_value import VALUE
 
     @app.get("/bench-value")
     def bench_value():
-        from server.bench_value import VALUE
-
         return {"value": VALUE}
 
     return app
