@@ -14,7 +14,6 @@ project root as working directory. Only the standard library is imported here at
 
 from __future__ import annotations
 
-import argparse
 import os
 import selectors
 import signal
@@ -414,31 +413,3 @@ def _close(fd: int) -> None:
         os.close(fd)
     except OSError:
         pass
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devkit.warmfork")
-    parser.add_argument("--module", default="server")
-    parser.add_argument("--host", default="0.0.0.0")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--control-fd", type=int, required=True)
-    parser.add_argument("--preload", default=",".join(preloads.PRELOAD))
-    parser.add_argument("--no-learn", action="store_true")
-    parser.add_argument("--workers", type=int, default=child.WORKERS)
-    args = parser.parse_args(argv)
-    control = socket.socket(fileno=args.control_fd)
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    server = ForkServer(
-        args.module,
-        args.host,
-        args.port,
-        control,
-        tuple(p for p in args.preload.split(",") if p),
-        learn=not args.no_learn,
-        workers=args.workers,
-    )
-    try:
-        return server.run()
-    finally:
-        server.kill_all()
