@@ -115,7 +115,7 @@ class ApiService(Service):
             "container_id": None,
             "ports": [self.port],
             "child_pid": self.child_pid,
-            "reload": self.mode,
+            "reload": self.runner.mode,
         }
 
     def disabled_reason(self) -> str | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devkit.core.events import LogLine, State
+from devkit.core.events import AllHealthy, LogLine, State, StateChanged
 from devkit.core.supervisor import Supervisor
 from devkit.services.api import ApiService
 from devkit.services.registry import build_services
@@ -152,6 +152,7 @@ async def test_a_crashed_api_answers_503_with_the_error_at_once(tmp_path: Path) 
     sup, api = api_supervisor(tmp_path, port, env={"APP_ENV": "development"})
     async with Harness(sup) as h:
         await h.state("api", State.HEALTHY)
+        saved_at = len(h.events)
         (tmp_path / "server" / "value.py").write_text("VALUE = 'v2\n")  # a syntax error
         await h.until(lambda: h.status("api").state == State.CRASHED, what="crashed")
 
@@ -176,6 +177,11 @@ async def test_a_crashed_api_answers_503_with_the_error_at_once(tmp_path: Path) 
         assert any("SyntaxError" in line for line in error["traceback"])  # APP_ENV development
         answers = await asyncio.to_thread(lambda: [get_status(port, "/status") for _ in range(20)])
         assert answers == [503] * 20
+        # the old child serves while the new one loads: never taken for the new run's health
+        since = h.events[saved_at:]
+        assert not any(isinstance(e, AllHealthy) for e in since)
+        assert not any(isinstance(e, StateChanged) and e.new == State.HEALTHY for e in since)
+        assert h.status("api").state == State.CRASHED
 
         set_value(tmp_path, "v3")  # the fix: the new child serves, the crash page is gone
         await served(port, "value", "v3")
