@@ -80,8 +80,8 @@ class CrashPage:
             self.accepting = True
 
     def hide(self) -> None:
-        """A new child is on its way: connections wait in the backlog for it."""
-        self.crash = None
+        """A new child is on its way: connections wait in the backlog for it (those already
+        accepted still get the last error)."""
         if self.accepting:
             self.sel.unregister(self.listener)
             self.accepting = False
