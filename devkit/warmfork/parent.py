@@ -77,8 +77,11 @@ class ForkServer:
 
     # --- output to devkit ------------------------------------------------------------------
     def send(self, **event: Any) -> None:
+        self.send_raw(protocol.encode(**event))
+
+    def send_raw(self, data: bytes) -> None:
         try:
-            self.control.sendall(protocol.encode(**event))
+            self.control.sendall(data)
         except OSError:
             self.quitting = True
 
@@ -222,9 +225,16 @@ class ForkServer:
             self._on_meta(owner, self.meta[fd].feed(data))
             return True
         *lines, self.partial[fd] = (self.partial.get(fd, b"") + data).split(b"\n")
-        for line in lines:
-            self.send(
-                ev=protocol.LOG, stream=name, text=line.decode("utf-8", "replace").rstrip("\r")
+        if lines:  # one write for what one read brought (access lines come in bursts)
+            self.send_raw(
+                b"".join(
+                    protocol.encode(
+                        ev=protocol.LOG,
+                        stream=name,
+                        text=line.decode("utf-8", "replace").rstrip("\r"),
+                    )
+                    for line in lines
+                )
             )
         return True
 
