@@ -6,6 +6,7 @@ from types import ModuleType
 
 from devkit.dbtools.target import DbTarget
 from devkit.errors import DevkitError
+from devkit.warmfork import migrate as entry
 
 NO_CHANGES = "No schema changes"
 
@@ -28,9 +29,9 @@ def migrations_module() -> ModuleType:
 
 def push(target: DbTarget) -> list[str]:
     """Apply pending migrations; the names applied (empty: nothing to do)."""
-    module = migrations_module()
+    migrations_module()  # a clear error when the server package cannot migrate
     target.connect().close()  # a clear error when the database is down
-    return list(module.apply_pending(target.url))
+    return entry.apply_pending("server", target.url)  # the API's own start uses the same
 
 
 def status(target: DbTarget) -> list[tuple[str, bool]]:

@@ -6,7 +6,11 @@ Two reload modes (setting `api_reload`):
   project's modules. A source change restarts in tens of milliseconds instead of ~150 ms+.
   A change to the dependencies or the environment (pyproject.toml, .env, requirements, lock
   files, the venv's site-packages) restarts the warm parent too, re-reading .env.
+  A save swaps children without dropping a request: the new child accepts first, the old
+  one finishes what it holds (drain). While the code cannot load, the warm parent answers
+  every request with 503 and the error (devkit/warmfork/crashpage.py).
 - "spawn": `python -m server` in a fresh interpreter each time (the plain, slower way).
+The two are runner objects with one interface (api_runners.py).
 
 A crash (syntax error, import error, failing migration) shows the traceback and leaves the
 component crashed until the next change (wait_for_change_after_crash). A manual restart
@@ -17,16 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import sysconfig
 from collections.abc import Sequence
 from pathlib import Path
 
 from devkit.core.service import Health, Service, ServiceContext, StopReason
-from devkit.errors import ConfigError, DevkitError
-from devkit.host.proc import ChildProcess
+from devkit.errors import ConfigError
 from devkit.host.watch import DEBOUNCE_MS, STEP_MS, describe, watch
-from devkit.services.warm_parent import WarmParent
+from devkit.services.api_runners import ForkRunner, Runner, SpawnRunner, outcome_for
 from devkit.settings.config import Settings, read_env_file
 
 # Files of the project root whose change means "dependencies or environment changed".
@@ -55,11 +57,6 @@ def module_path(root: Path, module: str) -> Path | None:
     return None
 
 
-def has_migrations(root: Path, module: str) -> bool:
-    base = root.joinpath(*module.split("."), "migrations")
-    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
-
-
 class ApiService(Service):
     name = "api"
     backend = "flask"
@@ -83,9 +80,11 @@ class ApiService(Service):
         self.port = settings.api_port
         self.status_url = f"http://127.0.0.1:{self.port}/status"
         self.ctx: ServiceContext | None = None
-        self.parent: WarmParent | None = None
-        self.spawned: ChildProcess | None = None
-        self._prewarm: asyncio.Task[None] | None = None
+        self.runner: Runner = (
+            ForkRunner(self.root, self.module, self.port)
+            if self.mode == "fork"
+            else SpawnRunner(self.root, self.module, self.port, settings.migrate_on_start)
+        )
         self.cold = False  # next start needs a new warm parent (dependencies/env changed)
         self.idle_by_command = False  # stopped by a command: changes do not restart it
         self._watch_stop = asyncio.Event()
@@ -103,18 +102,12 @@ class ApiService(Service):
 
     @property
     def pid(self) -> int | None:
-        if self.mode == "fork":
-            return self.parent.pid if self.parent else None
-        child = self.spawned
-        return child.pid if child is not None and child.returncode is None else None
+        return self.runner.pid
 
     @property
     def child_pid(self) -> int | None:
         """The process serving requests (the forked child in fork mode)."""
-        if self.mode == "fork":
-            p = self.parent
-            return p.child_pid if p is not None and p.child_running else None
-        return self.pid
+        return self.runner.child_pid
 
     def run_state(self) -> dict[str, object]:
         return {
@@ -122,7 +115,7 @@ class ApiService(Service):
             "container_id": None,
             "ports": [self.port],
             "child_pid": self.child_pid,
-            "reload": self.mode,
+            "reload": self.runner.mode,
         }
 
     def disabled_reason(self) -> str | None:
@@ -169,9 +162,8 @@ class ApiService(Service):
                     )
                 )
             )
-        if self.mode == "fork" and self.disabled_reason() is None:
-            # import Flask, psycopg & co. while PostgreSQL starts: the first start only forks
-            self._prewarm = asyncio.create_task(self._spawn_parent(ctx), name="api-prewarm")
+        if self.disabled_reason() is None:
+            self.runner.prepare(ctx, self.child_env(ctx))
         for path in self.watch_paths():
             if not path.exists():
                 ctx.log(f"not watching {path}: it does not exist (setting api_watch)", "devkit")
@@ -247,76 +239,21 @@ class ApiService(Service):
         self.ctx = ctx
         self.idle_by_command = False
         self._changed.clear()
-        if self.mode == "spawn":
-            await self._start_spawn(ctx)
-            return
-        prewarm, self._prewarm = self._prewarm, None
-        if prewarm is not None:
-            try:
-                await prewarm
-            except Exception:  # noqa: BLE001 - the normal spawn below reports the cause
-                self.parent = None
-        if self.parent is not None and (self.cold or not self.parent.alive):
-            await self.parent.quit(1.0)
-            self.parent = None
-        self.cold = False
-        if self.parent is None:
-            await self._spawn_parent(ctx)
-        assert self.parent is not None
-        self.parent.start_child()
-
-    async def _spawn_parent(self, ctx: ServiceContext) -> None:
-        parent = WarmParent(self.root, self.module, self.port, self.child_env(ctx), ctx)
-        self.parent = parent
-        try:
-            await parent.spawn()
-        except BaseException:
-            if self.parent is parent:
-                self.parent = None
-            raise
-
-    async def _start_spawn(self, ctx: ServiceContext) -> None:
-        env = self.child_env(ctx)
-        if self.settings.migrate_on_start and has_migrations(self.root, self.module):
-            await self._migrate_subprocess(ctx, env)
-        self.spawned = ChildProcess(
-            [sys.executable, "-m", self.module], cwd=self.root, env=env, on_line=ctx.log
-        )
-        await self.spawned.start()
-
-    async def _migrate_subprocess(self, ctx: ServiceContext, env: dict[str, str]) -> None:
-        if not env.get("DATABASE_URL"):
-            ctx.log("migrations skipped: DATABASE_URL is not set", "devkit")
-            return
-        code = (
-            f"import os, {self.module}.migrations as m\n"
-            "applied = m.apply_pending(os.environ['DATABASE_URL'])\n"
-            "print('applied migrations:', applied) if applied else None\n"
-        )
-        proc = ChildProcess([sys.executable, "-c", code], cwd=self.root, env=env, on_line=ctx.log)
-        await proc.start()
-        result = await proc.wait()
-        if result != 0:
-            raise DevkitError(
-                f"migrations failed ({self.module}.migrations.apply_pending "
-                f"exited with code {result}); the API was not started",
-                "see the log: fix the migration, or check DATABASE_URL when "
-                "the database is unreachable; saving a file retries",
-            )
+        cold, self.cold = self.cold, False
+        await self.runner.start(ctx, self.child_env(ctx), cold)
 
     async def health(self) -> Health:
-        if self.mode == "fork":
-            if self.parent is None or not self.parent.child_running:
-                return Health(False, "not running")
-        elif self.spawned is None or self.spawned.returncode is not None:
+        if not self.runner.running:
             return Health(False, "not running")
+        if not self.runner.accepting:
+            return Health(False, "loading the new code")
         from devkit.host.probes import PROBE_HEADERS, http_client
 
         # The warm parent keeps the socket listening between children, so a probe sent as
         # the child dies would wait for its timeout: stop waiting when the child exits.
         # A change also ends the wait: the supervisor handles the restart only after the
         # probe returns, and /status can take a second when the database is down.
-        exited = self._exit_signal()
+        exited = self.runner.exit_signal()
         changed = asyncio.ensure_future(self._changed.wait())
         request = asyncio.ensure_future(
             http_client().get(self.status_url, timeout=2.0, headers=PROBE_HEADERS)
@@ -341,53 +278,21 @@ class ApiService(Service):
             return Health(False, f"GET /status: HTTP {response.status_code}")
         return Health(True, f"HTTP {response.status_code}")
 
-    def _exit_signal(self) -> asyncio.Future[object]:
-        """A future done when the serving process exits (never done when there is none)."""
-        if self.mode == "fork" and self.parent is not None and self.parent.child_done:
-            return asyncio.shield(self.parent.child_done)
-        loop = asyncio.get_running_loop()
-        return loop.create_future()
-
     async def wait_exit(self) -> int:
-        if self.mode == "spawn":
-            assert self.spawned is not None
-            return await self.spawned.wait()
-        parent = self.parent
-        assert parent is not None and parent.child_done is not None and parent.exited
-        await asyncio.wait({parent.child_done, parent.exited}, return_when=asyncio.FIRST_COMPLETED)
-        if parent.exited.done() and not parent.child_done.done():
-            return parent.exited.result()
-        return parent.child_done.result()
+        return await self.runner.wait_exit()
 
     async def stop(self, timeout: float, reason: StopReason) -> None:
-        # A reload (a source change) or a reap (the child died by itself) keeps the warm
-        # parent, so the next start only forks. A restart, a stop command or the shutdown stops
-        # the whole tree; after a stop command, changes no longer restart the API.
-        keep_parent = reason in (StopReason.RELOAD, StopReason.REAP)
+        # A reload (a source change) swaps children and keeps the warm parent; a reap (the
+        # child died by itself) keeps it for the next start. A restart, a stop command, the
+        # shutdown or new dependencies stop the whole tree; after a stop command, changes no
+        # longer restart the API.
         self.idle_by_command = reason is StopReason.COMMAND
-        if self.mode == "spawn":
-            if self.spawned is not None:
-                await self.spawned.stop(timeout)
-            return
-        parent = self.parent
-        if parent is None:
-            return
-        await parent.stop_child(timeout)
-        if not (parent.alive and not self.cold and keep_parent):
-            await parent.quit(timeout)
-            self.parent = None
+        await self.runner.stop(timeout, outcome_for(reason, self.cold))
 
     async def close(self) -> None:
-        if self._prewarm is not None:  # never started (e.g. PostgreSQL failed): no orphan
-            await asyncio.gather(self._prewarm, return_exceptions=True)
-            self._prewarm = None
         self._watch_stop.set()
         for task in self._watch_tasks:
             task.cancel()
         await asyncio.gather(*self._watch_tasks, return_exceptions=True)
         self._watch_tasks = []
-        if self.parent is not None:
-            await self.parent.quit(1.0)
-            self.parent = None
-        if self.spawned is not None:
-            await self.spawned.stop(1.0)
+        await self.runner.close()

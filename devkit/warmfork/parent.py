@@ -1,66 +1,48 @@
-"""The warm parent of the API: imports the heavy libraries once, forks a fresh server per change.
+"""The warm parent of the API (ForkServer): imports the heavy libraries once, binds the port
+once, forks a fresh child per change.
 
 A restart of a Flask app costs ~150 ms, nearly all of it the interpreter start and the imports
-of flask, psycopg and friends. This process pays that once: it imports those libraries, binds
-the listening socket once, and on each "start" forks a child that imports only the project's
-own module (`server`), builds the app with create_app() and serves on the inherited socket.
-Connections that arrive during a restart wait in the socket's backlog instead of being refused.
+of flask, psycopg and friends. This process pays that once; each child imports only the
+project's own module and serves on the inherited socket (child.py). Connections that arrive
+during a swap wait in the socket's backlog instead of being refused; a replaced child finishes
+the requests it holds (drain) while the new one already accepts; while no child can serve,
+the crash page answers 503 with the error (crashpage.py). Messages: protocol.py.
 
 Run as `python -m devkit.warmfork --module server --port 5000 --control-fd N` with the
 project root as working directory. Only the standard library is imported here at start.
-
-Control channel (fd N, a socket to devkit), JSON lines:
-  devkit -> parent: {"cmd": "start"} | {"cmd": "stop", "timeout": s} | {"cmd": "quit", "timeout": s}
-  parent -> devkit: {"ev": "ready", "pid", "preloaded"} | {"ev": "fatal", "text", "errno"}
-                    {"ev": "child", "pid"} | {"ev": "log", "stream", "text"}
-                    {"ev": "exit", "pid", "code"}   (code < 0: killed by signal -code)
-The children's output is relayed as "log" events on the same channel, so a crash's traceback
-always arrives before its "exit". End of the channel (devkit gone) = stop everything and exit.
 """
 
 from __future__ import annotations
 
-import argparse
-import ctypes
-import importlib
-import importlib.metadata
-import json
 import os
 import selectors
 import signal
 import socket
 import sys
 import time
-import traceback
+from dataclasses import dataclass, field
 from typing import Any
 
-PRELOAD = (
-    "flask",
-    "werkzeug",
-    "werkzeug.serving",
-    "psycopg",
-    "psycopg_pool",
-    "argon2",
-    "jwt",
-    "prometheus_client",
-    "dotenv",
-)
-PR_SET_PDEATHSIG = 1
-EXIT_IMPORT_FAILED = 3
-LEARN_AFTER = 1.0  # s after serving starts: the child reports the libraries it imported
-LEARN_IDLE = 0.3  # s without a command before the parent imports what children reported
+from devkit.warmfork import child, preloads, protocol
+from devkit.warmfork.crashpage import CrashPage
+
+REPLACED_NICE = 15  # CPU weight ~1/30 of the new child's while both run
+OUTPUT_GRACE = 0.2  # s to collect a dead child's last output before reporting its exit
 
 
-def _prctl_pdeathsig(sig: int) -> None:
-    """Die with the parent (Linux): the child must never outlive the warm parent."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+@dataclass
+class Child:
+    """One forked child as the parent sees it."""
+
+    pid: int
+    fds: set[int] = field(default_factory=set)
+    serving: bool = False
+    crash: dict[str, Any] | None = None
+    kill_at: float | None = None  # SIGKILL its group then
+    drain: float | None = None  # replaced: drain within this many seconds once the next serves
 
 
-class WarmParent:
+class ForkServer:
     def __init__(
         self,
         module: str,
@@ -69,74 +51,68 @@ class WarmParent:
         control: socket.socket,
         preload: tuple[str, ...],
         learn: bool = True,
+        workers: int = child.WORKERS,
     ) -> None:
         self.module = module
+        self.workers = workers
         self.host = host
         self.port = port
         self.control = control
         self.preload = preload
-        self.learn = learn
+        self.learner = preloads.Learner(learn)
         self.root = os.getcwd()
         self.sel = selectors.DefaultSelector()
         self.listener: socket.socket | None = None
-        self.child: int | None = None
-        self.kill_at: float | None = None  # SIGKILL the child group then
-        self.pipes: dict[int, str] = {}  # fd -> "stdout" | "stderr" | "meta"
+        self.crash_page: CrashPage | None = None
+        self.child: Child | None = None  # the current child
+        self.replaced: dict[int, Child] = {}  # older children, draining or waiting to
+        self.pipes: dict[int, tuple[Child, str]] = {}  # fd -> (child, stdout|stderr|meta)
         self.partial: dict[int, bytes] = {}
-        self.meta = b""
-        self.to_learn: set[str] = set()
-        self.learn_at: float | None = None  # import to_learn then, if nothing happened since
-        self.reaped: tuple[int, int] | None = None  # (pid, code) waiting for output to drain
+        self.meta: dict[int, protocol.LineReader] = {}
+        self.reaped: tuple[int, int] | None = None  # the current child's end, output pending
         self.reaped_at = 0.0
         self.quitting = False
-        self.inbuf = b""
+        self.commands = protocol.LineReader()
         self.wake_r, self.wake_w = os.pipe()
 
     # --- output to devkit ------------------------------------------------------------------
     def send(self, **event: Any) -> None:
-        data = (json.dumps(event) + "\n").encode()
+        self.send_raw(protocol.encode(**event))
+
+    def send_raw(self, data: bytes) -> None:
         try:
             self.control.sendall(data)
         except OSError:
             self.quitting = True
 
     # --- setup -----------------------------------------------------------------------------
-    def warm_up(self) -> list[str]:
-        done = []
-        for name in self.preload:
-            try:
-                importlib.import_module(name)
-                done.append(name)
-            except Exception:  # noqa: BLE001 - not installed or broken: the child will tell
-                pass
-        try:  # Werkzeug's server asks for its version at every start: ~5 ms cold, ~1 ms warm
-            importlib.metadata.version("werkzeug")
-        except Exception:  # noqa: BLE001
-            pass
-        return done
-
     def bind(self) -> bool:
-        sock = socket.socket(
-            socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM
-        )
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self.host, self.port))
         except OSError as exc:
             sock.close()
             self.send(
-                ev="fatal",
+                ev=protocol.FATAL,
                 errno=exc.errno or 0,
                 text=f"cannot listen on {self.host}:{self.port}: {exc.strerror}",
             )
             return False
-        sock.listen(128)
+        sock.listen(1024)
+        # Non-blocking for every holder (the flag is shared): several children accept on it
+        # during a swap, and the one that loses a race must not block in accept().
+        sock.setblocking(False)
         sock.set_inheritable(True)
         self.listener = sock
+        self.crash_page = CrashPage(self.sel, sock)
         return True
 
     # --- children --------------------------------------------------------------------------
     def fork_child(self) -> None:
+        assert self.listener is not None and self.crash_page is not None
+        self.crash_page.hide()  # the new child takes the backlog
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         meta_r, meta_w = os.pipe()
@@ -144,24 +120,19 @@ class WarmParent:
         sys.stderr.flush()
         parent_pid = os.getpid()
         pid = os.fork()
-        if pid == 0:  # child
+        if pid == 0:
             try:
                 os.setpgid(0, 0)
-                _prctl_pdeathsig(signal.SIGKILL)
+                child.die_with_parent(signal.SIGKILL)
                 if os.getppid() != parent_pid:
                     os._exit(1)
                 os.dup2(out_w, 1)
                 os.dup2(err_w, 2)
-                for fd in (
-                    out_r,
-                    err_r,
-                    meta_r,
-                    out_w,
-                    err_w,
-                    self.wake_r,
-                    self.wake_w,
-                    *self.pipes,
-                ):
+                for fd in (out_r, err_r, meta_r, out_w, err_w, self.wake_r, self.wake_w):
+                    _close(fd)
+                for fd in list(self.pipes) + [
+                    c.sock.fileno() for c in self.crash_page.conns.values()
+                ]:
                     _close(fd)
                 self.sel.close()
                 self.control.close()
@@ -170,38 +141,47 @@ class WarmParent:
                     signal.signal(sig, signal.SIG_DFL)
             except BaseException:  # noqa: BLE001
                 os._exit(1)
-            code = serve_child(self.module, self.host, self.listener, meta_w, self.root)
-            os._exit(code)
+            os._exit(
+                child.serve(self.module, self.host, self.listener, meta_w, self.root, self.workers)
+            )
         try:
             os.setpgid(pid, pid)
         except OSError:
             pass
         for fd in (out_w, err_w, meta_w):
             os.close(fd)
+        new = Child(pid)
         for fd, name in ((out_r, "stdout"), (err_r, "stderr"), (meta_r, "meta")):
             os.set_blocking(fd, False)
-            self.pipes[fd] = name
-            self.sel.register(fd, selectors.EVENT_READ, name)
-        self.child = pid
-        self.kill_at = None
-        self.send(ev="child", pid=pid)
+            self.pipes[fd] = (new, name)
+            new.fds.add(fd)
+            if name == "meta":
+                self.meta[fd] = protocol.LineReader()
+            self.sel.register(fd, selectors.EVENT_READ, "pipe")
+        self.child = new
+        self.send(ev=protocol.CHILD, pid=pid)
 
-    def signal_child(self, sig: int) -> None:
-        if self.child is None:
-            return
+    def signal_child(self, c: Child, sig: int) -> None:
         try:
-            os.killpg(self.child, sig)
+            os.killpg(c.pid, sig)
         except (ProcessLookupError, PermissionError):
             try:
-                os.kill(self.child, sig)
+                os.kill(c.pid, sig)
             except ProcessLookupError:
                 pass
 
-    def stop_child(self, timeout: float) -> None:
-        if self.child is None:
-            return
-        self.signal_child(signal.SIGTERM)
-        self.kill_at = time.monotonic() + max(0.0, timeout)
+    def stop_child(self, c: Child, timeout: float) -> None:
+        """SIGTERM (the child drains), SIGKILL after `timeout`."""
+        if c.kill_at is None:
+            self.signal_child(c, signal.SIGTERM)
+            c.kill_at = time.monotonic() + max(0.0, timeout)
+
+    def drain_replaced(self) -> None:
+        """The new child serves (or failed): the replaced ones stop accepting and finish."""
+        for c in self.replaced.values():
+            if c.drain is not None:
+                self.stop_child(c, c.drain)
+                c.drain = None
 
     def reap(self) -> None:
         while True:
@@ -211,16 +191,25 @@ class WarmParent:
                 return
             if pid == 0:
                 return
-            if pid != self.child:
-                continue
             code = os.waitstatus_to_exitcode(status)
-            self.signal_child(signal.SIGKILL)  # whatever it left in its group
+            old = self.replaced.pop(pid, None)
+            if old is not None:
+                self.signal_child(old, signal.SIGKILL)  # whatever it left in its group
+                self.send(ev=protocol.DRAINED, pid=pid, code=code)
+                continue
+            c = self.child
+            if c is None or pid != c.pid:
+                continue
+            self.signal_child(c, signal.SIGKILL)
             self.child = None
-            self.kill_at = None
             self.reaped = (pid, code)
             self.reaped_at = time.monotonic()
+            self.drain_replaced()  # it failed before serving: the old code must not linger
+            self._take_meta(c)
+            if c.crash is not None and not self.quitting and self.crash_page is not None:
+                self.crash_page.show(c.crash)
 
-    def read_pipe(self, fd: int, name: str) -> bool:
+    def read_pipe(self, fd: int) -> bool:
         """Forward what the pipe holds now; True when more may follow right away."""
         try:
             data = os.read(fd, 65536)
@@ -231,105 +220,112 @@ class WarmParent:
         if not data:
             self.close_pipe(fd)
             return False
-        self._feed(fd, name, data)
+        owner, name = self.pipes[fd]
+        if name == "meta":
+            self._on_meta(owner, self.meta[fd].feed(data))
+            return True
+        *lines, self.partial[fd] = (self.partial.get(fd, b"") + data).split(b"\n")
+        if lines:  # one write for what one read brought (access lines come in bursts)
+            self.send_raw(
+                b"".join(
+                    protocol.encode(
+                        ev=protocol.LOG,
+                        stream=name,
+                        text=line.decode("utf-8", "replace").rstrip("\r"),
+                    )
+                    for line in lines
+                )
+            )
         return True
 
     def close_pipe(self, fd: int) -> None:
-        name = self.pipes.pop(fd, "")
+        owner, name = self.pipes.pop(fd, (None, ""))
         rest = self.partial.pop(fd, b"")
         if rest and name != "meta":
-            self.send(ev="log", stream=name, text=rest.decode("utf-8", "replace"))
-        if name == "meta" and self.meta:
-            self._take_meta(final=True)
+            self.send(ev=protocol.LOG, stream=name, text=rest.decode("utf-8", "replace"))
+        reader = self.meta.pop(fd, None)
+        if reader is not None and owner is not None:
+            self._on_meta(owner, reader.feed(b"", final=True))
+        if owner is not None:
+            owner.fds.discard(fd)
         try:
             self.sel.unregister(fd)
         except (KeyError, ValueError):
             pass
         os.close(fd)
 
-    def _take_meta(self, final: bool = False) -> None:
-        """Module lists (JSON lines) from the child: remembered, imported when idle."""
-        *lines, rest = self.meta.split(b"\n")
-        self.meta = b"" if final else rest
-        if final and rest:
-            lines.append(rest)
-        for line in lines:
-            try:
-                names = json.loads(line.decode()).get("modules", [])
-            except ValueError:
-                continue
-            self.to_learn.update(n for n in names if n not in sys.modules)
-        if self.to_learn and self.learn:
-            self.learn_at = time.monotonic() + LEARN_IDLE
-
-    def learn_modules(self) -> None:
-        """Import, once, the libraries the child needed that were not preloaded.
-
-        Only when idle (LEARN_IDLE without a command): never on the way to a restart.
-        """
-        names, self.to_learn, self.learn_at = sorted(self.to_learn), set(), None
-        for name in names:
-            if name in sys.modules:
-                continue
-            try:
-                importlib.import_module(name)
-            except BaseException:  # noqa: BLE001 - best effort; the child imports it anyway
+    def _take_meta(self, c: Child) -> None:
+        """Read a dead child's meta pipe to the end (its crash report)."""
+        for fd in [fd for fd in c.fds if self.pipes.get(fd, (None, ""))[1] == "meta"]:
+            while fd in self.pipes and self.read_pipe(fd):
                 pass
 
+    def _on_meta(self, c: Child, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            if "modules" in message:
+                self.learner.add(message.get("modules") or [])
+            if message.get("serving") and c is self.child and not c.serving:
+                c.serving = True
+                self.send(ev=protocol.SERVING, pid=c.pid)
+                self.drain_replaced()
+            if isinstance(message.get("crash"), dict):
+                c.crash = message["crash"]
+
     def finish_exit(self, force: bool = False) -> None:
-        """Report a reaped child once its output is drained (or after a short grace)."""
+        """Report the current child's end once its output is drained (or after a grace)."""
         if self.reaped is None:
             return
-        if not force and self.pipes and time.monotonic() - self.reaped_at < 0.2:
+        pid, code = self.reaped
+        fds = [fd for fd, (owner, _) in self.pipes.items() if owner.pid == pid]
+        if not force and fds and time.monotonic() - self.reaped_at < OUTPUT_GRACE:
             return
-        for fd in list(self.pipes):
-            while fd in self.pipes and self.read_pipe(fd, self.pipes[fd]):
+        for fd in fds:
+            while fd in self.pipes and self.read_pipe(fd):
                 pass
             if fd in self.pipes:
                 self.close_pipe(fd)
-        pid, code = self.reaped
         self.reaped = None
-        self.send(ev="exit", pid=pid, code=code)
-
-    def _feed(self, fd: int, name: str, data: bytes) -> None:
-        if name == "meta":
-            self.meta += data
-            self._take_meta()
-            return
-        buf = self.partial.get(fd, b"") + data
-        *lines, rest = buf.split(b"\n")
-        self.partial[fd] = rest
-        for line in lines:
-            self.send(ev="log", stream=name, text=line.decode("utf-8", "replace").rstrip("\r"))
+        self.send(ev=protocol.EXIT, pid=pid, code=code)
 
     # --- commands --------------------------------------------------------------------------
     def handle(self, command: dict[str, Any]) -> None:
         cmd = command.get("cmd")
-        if self.learn_at is not None:
-            self.learn_at = time.monotonic() + LEARN_IDLE
-        if cmd == "start":
-            if self.child is not None:  # a start while one runs: replace it right away
-                self.stop_child(0.0)
-                self.wait_child_gone()
+        self.learner.postpone()
+        if cmd == protocol.START:
+            drain = command.get("drain")
+            c = self.child
+            if c is not None:
+                if drain is not None and c.serving and c.kill_at is None:
+                    c.drain = float(drain)  # keeps serving until the new child does
+                    self.replaced[c.pid] = c
+                    yield_cpu(c.pid)
+                    self.child = None
+                else:  # a start while one runs: replace it right away
+                    self.signal_child(c, signal.SIGKILL)
+                    self.wait_child_gone()
             self.finish_exit(force=True)
             self.fork_child()
-        elif cmd == "stop":
-            self.stop_child(float(command.get("timeout", 5.0)))
-        elif cmd == "quit":
-            self.stop_child(float(command.get("timeout", 5.0)))
+        elif cmd == protocol.STOP:
+            if self.child is not None:
+                self.stop_child(self.child, float(command.get("timeout", 5.0)))
+        elif cmd == protocol.QUIT:
+            timeout = float(command.get("timeout", 5.0))
+            for c in [self.child, *self.replaced.values()]:
+                if c is not None:
+                    self.stop_child(c, timeout)
             self.quitting = True
 
     def wait_child_gone(self) -> None:
-        while self.child is not None:
-            self.signal_child(signal.SIGKILL)
-            try:
-                pid, status = os.waitpid(self.child, 0)
-            except ChildProcessError:
-                self.child = None
-                break
+        c = self.child
+        if c is None:
+            return
+        try:
+            pid, status = os.waitpid(c.pid, 0)
             self.reaped = (pid, os.waitstatus_to_exitcode(status))
             self.reaped_at = time.monotonic()
-            self.child = None
+        except ChildProcessError:
+            pass
+        self.child = None
 
     def read_control(self) -> None:
         try:
@@ -339,18 +335,11 @@ class WarmParent:
         except OSError:
             data = b""
         if not data:  # devkit is gone: nobody to serve
-            self.stop_child(0.5)
-            self.quitting = True
+            self.handle({"cmd": protocol.QUIT, "timeout": 0.5})
             self.sel.unregister(self.control)
             return
-        self.inbuf += data
-        *lines, self.inbuf = self.inbuf.split(b"\n")
-        for line in lines:
-            if line.strip():
-                try:
-                    self.handle(json.loads(line))
-                except ValueError:
-                    pass
+        for command in self.commands.feed(data):
+            self.handle(command)
 
     # --- main loop -------------------------------------------------------------------------
     def run(self) -> int:
@@ -360,25 +349,15 @@ class WarmParent:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             signal.signal(sig, self._on_term)
-        preloaded = self.warm_up()
+        preloaded = preloads.warm_up(self.preload)
         if not self.bind():
             return 2
+        assert self.crash_page is not None
         self.sel.register(self.wake_r, selectors.EVENT_READ, "wake")
         self.sel.register(self.control, selectors.EVENT_READ, "control")
-        self.send(ev="ready", pid=os.getpid(), preloaded=preloaded)
+        self.send(ev=protocol.READY, pid=os.getpid(), preloaded=preloaded)
         while True:
-            timeout = None
-            now = time.monotonic()
-            if self.kill_at is not None:
-                timeout = max(0.0, self.kill_at - now)
-            if self.reaped is not None:
-                timeout = min(
-                    timeout if timeout is not None else 1.0, max(0.0, self.reaped_at + 0.2 - now)
-                )
-            if self.learn_at is not None:
-                wait = max(0.0, self.learn_at - now)
-                timeout = wait if timeout is None else min(timeout, wait)
-            for key, _ in self.sel.select(timeout):
+            for key, _ in self.sel.select(self._timeout()):
                 if key.data == "wake":
                     try:
                         os.read(self.wake_r, 512)
@@ -387,128 +366,56 @@ class WarmParent:
                     self.reap()
                 elif key.data == "control":
                     self.read_control()
+                elif key.data == "pipe":
+                    if key.fd in self.pipes:
+                        self.read_pipe(key.fd)
                 else:
-                    self.read_pipe(key.fd, key.data)
+                    self.crash_page.on_ready(key)
             self.reap()
-            if self.kill_at is not None and time.monotonic() >= self.kill_at:
-                self.signal_child(signal.SIGKILL)
-                self.kill_at = None
+            now = time.monotonic()
+            for c in [self.child, *self.replaced.values()]:
+                if c is not None and c.kill_at is not None and now >= c.kill_at:
+                    self.signal_child(c, signal.SIGKILL)
+                    c.kill_at = None
+            self.crash_page.expire()
             self.finish_exit()
-            if (
-                self.learn_at is not None
-                and time.monotonic() >= self.learn_at
-                and not self.quitting
-            ):
-                self.learn_modules()
-            if self.quitting and self.child is None:
+            if self.learner.due is not None and now >= self.learner.due and not self.quitting:
+                self.learner.learn()
+            if self.quitting and self.child is None and not self.replaced:
                 self.finish_exit(force=True)
+                self.crash_page.close()
                 return 0
+
+    def _timeout(self) -> float | None:
+        now = time.monotonic()
+        moments = [c.kill_at for c in [self.child, *self.replaced.values()] if c and c.kill_at]
+        if self.reaped is not None:
+            moments.append(self.reaped_at + OUTPUT_GRACE)
+        if self.learner.due is not None:
+            moments.append(self.learner.due)
+        if self.crash_page is not None and (deadline := self.crash_page.next_deadline()):
+            moments.append(deadline)
+        return max(0.0, min(moments) - now) if moments else None
 
     def _on_term(self, signum: int, frame: object) -> None:
         self.quitting = True
-        self.signal_child(signal.SIGTERM)
-        if self.kill_at is None:
-            self.kill_at = time.monotonic() + 2.0
+        for c in [self.child, *self.replaced.values()]:
+            if c is not None:
+                self.stop_child(c, 2.0)
+
+    def kill_all(self) -> None:
+        for c in [self.child, *self.replaced.values()]:
+            if c is not None:
+                self.signal_child(c, signal.SIGKILL)
 
 
-def serve_child(
-    module: str, host: str, listener: socket.socket | None, meta_fd: int, root: str
-) -> int:
-    """In the forked child: import the project's module fresh, build the app, serve."""
-    before = set(sys.modules)
+def yield_cpu(pgid: int) -> None:
+    """A replaced child still serves, but the new one's imports come first: on a busy
+    machine (or under a client polling every few ms) they would otherwise share the CPU."""
     try:
-        _migrate(module)
-        mod = importlib.import_module(module)
-        factory = getattr(mod, "create_app", None)
-        app = factory() if callable(factory) else getattr(mod, "app", None)
-        if app is None:
-            raise RuntimeError(f"{module} has neither create_app() nor app")
-        from werkzeug.serving import make_server
-
-        assert listener is not None
-        server = make_server(
-            host, listener.getsockname()[1], app, threaded=True, fd=listener.fileno()
-        )
-    except BaseException:  # noqa: BLE001 - syntax errors, import errors, failing factories
-        traceback.print_exc()
-        sys.stderr.flush()
-        _report_modules(before, meta_fd, root, last=True)
-        return EXIT_IMPORT_FAILED
-    _report_modules(before, meta_fd, root)
-    # Report after the first requests too: they import lazily (json providers, encodings...).
-    import threading
-
-    timer = threading.Timer(LEARN_AFTER, _report_modules, (before, meta_fd, root, True))
-    timer.daemon = True
-    timer.start()
-    print(
-        f" * Serving {module} on http://{host}:{server.port} (warm fork, pid {os.getpid()})",
-        flush=True,
-    )
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # stop politely: close_app() runs
-    try:
-        server.serve_forever(poll_interval=0.5)
-    except SystemExit:
-        pass
-    except BaseException:  # noqa: BLE001
-        traceback.print_exc()
-        sys.stderr.flush()
-        return 1
-    closer = getattr(mod, "close_app", None)  # e.g. closes a database pool
-    if callable(closer):
-        try:
-            closer(app)
-        except Exception:  # noqa: BLE001
-            traceback.print_exc()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    return 0
-
-
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
-    raise SystemExit(0)
-
-
-def _migrate(module: str) -> None:
-    """Apply pending migrations (module.migrations.apply_pending) when the project has them."""
-    if os.environ.get("DEVKIT_MIGRATE") != "1":
-        return
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec(f"{module}.migrations")
-    except ModuleNotFoundError:
-        spec = None
-    if spec is None:
-        return
-    url = os.environ.get("DATABASE_URL", "")
-    if not url:
-        print("migrations skipped: DATABASE_URL is not set", file=sys.stderr, flush=True)
-        return
-    migrations = importlib.import_module(f"{module}.migrations")
-    applied = migrations.apply_pending(url)
-    if applied:
-        print(f"applied migrations: {applied}", flush=True)
-
-
-def _report_modules(before: set[str], meta_fd: int, root: str, last: bool = False) -> None:
-    """Tell the parent which third-party modules this child imported (preloaded next time)."""
-    names = []
-    loaded = sys.modules.copy()  # atomic: other threads may be importing
-    for name in set(loaded) - before:
-        mod = loaded.get(name)
-        path = getattr(mod, "__file__", None) or ""
-        third_party = "site-packages" in path or "dist-packages" in path
-        if not path or (path.startswith(root + os.sep) and not third_party):
-            continue  # the project's own modules are imported fresh by every child
-        names.append(name)
-    try:
-        os.write(meta_fd, json.dumps({"modules": sorted(names)}).encode() + b"\n")
+        os.setpriority(os.PRIO_PGRP, pgid, REPLACED_NICE)
     except OSError:
         pass
-    if last:
-        _close(meta_fd)
 
 
 def _close(fd: int) -> None:
@@ -516,30 +423,3 @@ def _close(fd: int) -> None:
         os.close(fd)
     except OSError:
         pass
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devkit.warmfork")
-    parser.add_argument("--module", default="server")
-    parser.add_argument("--host", default="0.0.0.0")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--control-fd", type=int, required=True)
-    parser.add_argument("--preload", default=",".join(PRELOAD))
-    parser.add_argument("--no-learn", action="store_true")
-    args = parser.parse_args(argv)
-    control = socket.socket(fileno=args.control_fd)
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    parent = WarmParent(
-        args.module,
-        args.host,
-        args.port,
-        control,
-        tuple(p for p in args.preload.split(",") if p),
-        learn=not args.no_learn,
-    )
-    try:
-        return parent.run()
-    finally:
-        if parent.child is not None:
-            parent.signal_child(signal.SIGKILL)

@@ -1,6 +1,7 @@
-"""devkit's side of one warm parent process (devkit/warmfork.py): spawn it, send it commands
-over a socketpair (fork a child, stop the child, quit), and turn its events into state the
-API service reads (ready, child pid, child exit)."""
+"""devkit's side of one warm parent process (devkit.warmfork's ForkServer): spawn it, send it
+commands over a socketpair (fork a child, replace it with a drain, stop it, quit), and turn its
+events into state the fork runner reads (ready, child pid, serving, child exit). The messages
+are listed in devkit/warmfork/protocol.py."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from typing import Any
 from devkit.core.service import ServiceContext
 from devkit.errors import DevkitError
 from devkit.host.proc import ChildProcess, kill_group
+from devkit.warmfork import protocol
 
 READY_TIMEOUT = 30.0
 
 
-class WarmParent:
+class WarmParentClient:
     """devkit's side of one devkit.warmfork process: spawn, commands, events."""
 
     def __init__(
@@ -35,6 +37,7 @@ class WarmParent:
         self.ready: asyncio.Future[dict[str, object]] | None = None
         self.child_pid: int | None = None
         self.child_done: asyncio.Future[int] | None = None
+        self.child_serving = False  # the current child accepts (a replaced one may still answer)
         self.preloaded: list[str] = []
 
     @property
@@ -120,20 +123,22 @@ class WarmParent:
 
     def _dispatch(self, event: dict[str, object]) -> None:
         kind = event.get("ev")
-        if kind == "log":
+        if kind == protocol.LOG:
             self.ctx.log(str(event.get("text", "")), str(event.get("stream", "stdout")))
-        elif kind == "child":
+        elif kind == protocol.CHILD:
             self.child_pid = int(event["pid"])  # type: ignore[call-overload]
-        elif kind == "exit":
+        elif kind == protocol.SERVING:
+            self.child_serving = event.get("pid") == self.child_pid
+        elif kind == protocol.EXIT:
             if (
                 event.get("pid") == self.child_pid
                 and self.child_done is not None
                 and not self.child_done.done()
             ):
                 self.child_done.set_result(int(event["code"]))  # type: ignore[call-overload]
-        elif kind == "ready" and self.ready is not None and not self.ready.done():
+        elif kind == protocol.READY and self.ready is not None and not self.ready.done():
             self.ready.set_result(event)
-        elif kind == "fatal" and self.ready is not None and not self.ready.done():
+        elif kind == protocol.FATAL and self.ready is not None and not self.ready.done():
             text = str(event.get("text", "the warm parent failed"))
             self.ctx.log(text, "stderr")
             if event.get("errno") == errno.EADDRINUSE:
@@ -146,20 +151,25 @@ class WarmParent:
     def _send(self, **command: object) -> bool:
         if self.writer is None or self.writer.is_closing() or not self.alive:
             return False
-        self.writer.write((json.dumps(command) + "\n").encode())
+        self.writer.write(protocol.encode(**command))
         return True
 
-    def start_child(self) -> None:
+    def start_child(self, drain: float | None = None) -> None:
+        """Fork a new child. drain: the current one (if serving) keeps serving until the new
+        one serves, then finishes its requests within `drain` seconds; None: killed now."""
         self.child_pid = None
+        self.child_serving = False
         self.child_done = asyncio.get_running_loop().create_future()
-        if not self._send(cmd="start"):
+        start = protocol.START
+        sent = self._send(cmd=start) if drain is None else self._send(cmd=start, drain=drain)
+        if not sent:
             self.child_done.set_result(-signal.SIGKILL)
 
     async def stop_child(self, timeout: float) -> None:
         if not self.child_running:
             return
         assert self.child_done is not None
-        if self._send(cmd="stop", timeout=timeout):
+        if self._send(cmd=protocol.STOP, timeout=timeout):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self.child_done), timeout + 2.0)
         if not self.child_done.done():  # the parent does not answer: do it ourselves
@@ -169,7 +179,7 @@ class WarmParent:
 
     async def quit(self, timeout: float) -> None:
         """Stop the child and the parent; nothing of either is left afterwards."""
-        if self.alive and self._send(cmd="quit", timeout=timeout) and self.exited:
+        if self.alive and self._send(cmd=protocol.QUIT, timeout=timeout) and self.exited:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self.exited), timeout + 2.0)
         if self.child_pid and self.child_running:  # not reported gone: its group may be left

@@ -1,0 +1,295 @@
+"""What runs in a forked child: import the project's module fresh, build the app, serve it on
+the inherited listening socket; on SIGTERM, drain (stop accepting, finish the requests in
+flight within a bound) and exit.
+
+A child that cannot serve (syntax error, import error, failing migration or factory) prints the
+traceback and sends a crash report to the parent over the meta pipe, which the parent's crash
+page answers requests with until the next child serves.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+from devkit.warmfork import migrate, preloads
+
+EXIT_IMPORT_FAILED = 3
+DRAIN_TIMEOUT = 10.0  # s to finish the requests in flight after SIGTERM (the parent bounds it too)
+KEEPALIVE_IDLE = 5.0  # s an idle keep-alive connection is kept: bounds a drain by idle clients
+TRACEBACK_LINES = 12
+PR_SET_PDEATHSIG = 1
+# processes serving one build of the app (DEVKIT_API_WORKERS overrides)
+WORKERS = int(os.environ.get("DEVKIT_API_WORKERS") or 0) or min(2, os.cpu_count() or 1)
+
+
+def serve(
+    module: str, host: str, listener: socket.socket, meta_fd: int, root: str, workers: int = 1
+) -> int:
+    """The child's whole life; its exit code."""
+    preloads.forget_project(module)
+    before = set(sys.modules)
+    try:
+        forget_fresh_bytecode(root, module)
+        migrate.on_start(module)
+        mod = importlib.import_module(module)
+        factory = getattr(mod, "create_app", None)
+        app = factory() if callable(factory) else getattr(mod, "app", None)
+        if app is None:
+            raise RuntimeError(f"{module} has neither create_app() nor app")
+        server = build_server(app, host, listener)
+    except BaseException as exc:  # noqa: BLE001 - syntax errors, import errors, failing factories
+        traceback.print_exc()
+        sys.stderr.flush()
+        preloads.report_modules(before, meta_fd, root, module)
+        _write(meta_fd, {"crash": crash_report(exc, root)})
+        _close(meta_fd)
+        return EXIT_IMPORT_FAILED
+    # Extra workers share the built app (copy-on-write) and the listening socket: the GIL
+    # caps one process at ~1 core. Forked before any thread or pool exists (pools open lazily).
+    siblings = fork_workers(max(1, workers) - 1)
+    leader = siblings is not None
+    if leader:
+        preloads.report_modules(before, meta_fd, root, module)
+        # Report after the first requests too: they import lazily (json providers...).
+        timer = threading.Timer(preloads.LEARN_AFTER, _report_last, (before, meta_fd, root, module))
+        timer.daemon = True
+        timer.start()
+        print(
+            f" * Serving {module} on http://{host}:{server.port} "
+            f"(warm fork, pid {os.getpid()}, {len(siblings or []) + 1} worker(s))",
+            flush=True,
+        )
+    else:
+        _close(meta_fd)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    draining = threading.Event()
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        if draining.is_set():  # a second SIGTERM ends it at once
+            os._exit(0)
+        draining.set()
+
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    signal.signal(signal.SIGTERM, on_sigterm)
+    if leader:
+        _write(meta_fd, {"serving": True})
+    threads = track_requests(server)
+    try:
+        accept_until(server, draining, wake_r)
+    except BaseException:  # noqa: BLE001
+        traceback.print_exc()
+        sys.stderr.flush()
+        return 1
+    finish_requests(server, threads, DRAIN_TIMEOUT)
+    closer = getattr(mod, "close_app", None)  # e.g. closes a database pool
+    if callable(closer):
+        try:
+            closer(app)
+        except Exception:  # noqa: BLE001
+            traceback.print_exc()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if siblings:
+        wait_workers(siblings, DRAIN_TIMEOUT)
+    return 0
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Linux: get `sig` when the parent process ends; never outlive it."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def fork_workers(count: int) -> list[int] | None:
+    """Fork `count` workers; the leader gets their pids, a worker gets None. The workers stay
+    in the leader's process group: the warm parent's signals reach them all."""
+    pids: list[int] = []
+    leader = os.getpid()
+    for _ in range(count):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            die_with_parent()
+            if os.getppid() != leader:
+                os._exit(1)
+            return None
+        pids.append(pid)
+    return pids
+
+
+def wait_workers(pids: list[int], timeout: float) -> None:
+    """The leader's last job: its workers finish their own drain (bounded), then it exits."""
+    deadline = time.monotonic() + timeout
+    waiting = set(pids)
+    while waiting and time.monotonic() < deadline:
+        for pid in list(waiting):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                waiting.discard(pid)
+        if waiting:
+            time.sleep(0.01)
+    for pid in waiting:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
+
+def forget_fresh_bytecode(root: str, module: str, window: float = 2.0) -> None:
+    """Delete the cached bytecode of the project's sources saved in the last `window` s.
+
+    A .pyc is trusted when the source's size and whole-second mtime match: two saves of
+    equal size within one second (VALUE = 'v1' -> 'v2') would serve the old code.
+    """
+    import importlib.util
+
+    base = os.path.join(root, *module.split("."))
+    if not os.path.isdir(base):
+        return
+    recent = time.time() - window
+    for folder, dirs, files in os.walk(base):
+        dirs[:] = [d for d in dirs if d != "__pycache__" and not d.startswith(".")]
+        for name in files:
+            if not name.endswith(".py"):
+                continue
+            path = os.path.join(folder, name)
+            try:
+                if os.stat(path).st_mtime >= recent:
+                    os.unlink(importlib.util.cache_from_source(path))
+            except (OSError, ValueError, NotImplementedError):
+                pass
+
+
+def build_server(app: Any, host: str, listener: socket.socket) -> Any:
+    """Werkzeug's threaded server on the inherited socket (a dup: closing it keeps the
+    parent's), with idle keep-alive connections closed after KEEPALIVE_IDLE."""
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class Handler(WSGIRequestHandler):
+        timeout = KEEPALIVE_IDLE
+        protocol_version = "HTTP/1.1"
+
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            """The app logs its own access lines: werkzeug's would double every line."""
+
+    return make_server(
+        host,
+        listener.getsockname()[1],
+        app,
+        threaded=True,
+        fd=listener.fileno(),
+        request_handler=Handler,
+    )
+
+
+def track_requests(server: Any) -> list[threading.Thread]:
+    """One thread per connection, kept in the returned list so a drain can wait for them
+    (socketserver's own list stays empty under Werkzeug's server)."""
+    threads: list[threading.Thread] = []
+
+    def process_request(request: Any, client_address: Any) -> None:
+        thread = threading.Thread(
+            target=server.process_request_thread, args=(request, client_address), daemon=True
+        )
+        threads[:] = [t for t in threads if t.is_alive()]
+        threads.append(thread)
+        thread.start()
+
+    server.process_request = process_request
+    return threads
+
+
+def accept_until(server: Any, draining: threading.Event, wake_fd: int) -> None:
+    """Accept connections until SIGTERM; each is served by its own thread.
+
+    Not serve_forever(): that notices a shutdown only at its next poll (up to 0.5 s later),
+    accepting for the old code meanwhile. Here the signal's wake-up byte ends the wait at once.
+    """
+    with selectors.DefaultSelector() as sel:
+        sel.register(server.socket, selectors.EVENT_READ, "listen")
+        sel.register(wake_fd, selectors.EVENT_READ, "wake")
+        while not draining.is_set():
+            for key, _ in sel.select():
+                if key.data == "wake":
+                    os.read(wake_fd, 512)
+                elif not draining.is_set():
+                    server._handle_request_noblock()  # accept + a thread for the connection
+
+
+def finish_requests(server: Any, threads: list[threading.Thread], timeout: float) -> None:
+    """After accepting stopped: wait (bounded) for the request threads to finish."""
+    try:
+        server.socket.close()  # our copy: the parent and the new child keep listening
+    except OSError:
+        pass
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def crash_report(exc: BaseException, root: str) -> dict[str, Any]:
+    """Exception, message, the file and line to look at (the project's own when it can),
+    and the last traceback lines."""
+    filename, line = "", 0
+    if isinstance(exc, SyntaxError) and exc.filename:
+        filename, line = exc.filename, exc.lineno or 0
+    else:
+        frames = traceback.extract_tb(exc.__traceback__)
+        own = [
+            f
+            for f in frames
+            if f.filename.startswith(root + os.sep) and "site-packages" not in f.filename
+        ]
+        chosen = own or list(frames)
+        if chosen:
+            filename, line = chosen[-1].filename, chosen[-1].lineno or 0
+    if filename.startswith(root + os.sep):
+        filename = os.path.relpath(filename, root)
+    text = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    lines = "".join(text).rstrip("\n").splitlines()[-TRACEBACK_LINES:]
+    return {
+        "exception": type(exc).__name__,
+        "message": str(exc) if not isinstance(exc, SyntaxError) else (exc.msg or str(exc)),
+        "file": filename,
+        "line": line,
+        "traceback": lines,
+    }
+
+
+def _report_last(before: set[str], meta_fd: int, root: str, module: str) -> None:
+    preloads.report_modules(before, meta_fd, root, module)
+    _close(meta_fd)
+
+
+def _write(fd: int, message: dict[str, Any]) -> None:
+    try:
+        os.write(fd, json.dumps(message).encode() + b"\n")
+    except OSError:
+        pass
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
