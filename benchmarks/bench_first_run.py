@@ -49,6 +49,7 @@ def fresh_clone(workdir: Path) -> Path:
             line = f"{name}={secrets.token_hex(24)}"
         env_lines.append(line)
     (clone / ".env").write_text("\n".join(env_lines) + "\n")
+    (clone / ".env").chmod(0o600)  # as devkit makes it: it warns about readable secrets
     return clone
 
 
