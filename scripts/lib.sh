@@ -1,7 +1,8 @@
 # Shared by scripts/dev and scripts/test: create .venv once, reinstall only when pyproject.toml
 # or uv.lock changes. Installs the exact versions of uv.lock with uv (bootstrapped once per
 # machine into ~/.cache/devkit/uv when missing); falls back to pip and pyproject.toml's
-# version ranges, saying so, when uv cannot be had. DEVKIT_NO_UV=1 forces pip.
+# version ranges, saying so, when uv cannot be had. DEVKIT_NO_UV=1 forces pip. A uv.lock older
+# than pyproject.toml is re-locked (then commit it), except under CI (CI set): there it fails.
 # shellcheck shell=bash
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
@@ -59,6 +60,10 @@ install_with_uv() {
         return 1
     }
     if ! lock_is_current "$uv"; then
+        if [ -n "${CI:-}" ]; then  # CI installs what was committed, or fails
+            echo "devkit: uv.lock does not match pyproject.toml: run \`uv lock\` and commit uv.lock" >&2
+            exit 1
+        fi
         echo "devkit: uv.lock is older than pyproject.toml (a dependency changed); re-locking ..." >&2
         py="$(pick_python)" || return 1
         uv_index_from_pip "$py"
