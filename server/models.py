@@ -56,9 +56,12 @@ NoteBody = Annotated[str, _text(0, BODY_MAX, NO_NUL)]
 
 
 class RequestBody(BaseModel):
-    """Strict JSON types (no "1" for 1, no 1 for "1"); unknown fields are ignored."""
+    """Strict JSON types (no "1" for 1, no 1 for "1"); unknown fields are ignored.
 
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    defer_build: a model's validator is built on first use, not at import, so a forked dev
+    server child (devkit's reload) does not pay for models the request does not need."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, defer_build=True)
 
 
 class Credentials(RequestBody):
