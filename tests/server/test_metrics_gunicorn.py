@@ -128,7 +128,8 @@ def test_a_scrape_counts_what_both_workers_served(gunicorn: Gunicorn) -> None:
 
 def test_a_killed_workers_gauge_goes_and_its_counts_stay(gunicorn: Gunicorn) -> None:
     workers = wait_for(lambda: len(gunicorn.workers()) == 2 and gunicorn.workers(), 30)
-    gunicorn.serve_until(lambda: gunicorn.pids_with("gauge_livesum") >= workers)
+    # counter files appear with a worker's first counted request (gauge files at its start)
+    gunicorn.serve_until(lambda: gunicorn.pids_with("counter") >= workers)
     assert gunicorn.pids_with("gauge_livesum") == workers
     victim = min(workers)
     os.kill(victim, signal.SIGKILL)
