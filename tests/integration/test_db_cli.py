@@ -50,6 +50,7 @@ def password(pg_url: str) -> str:
     return DbTarget.from_url(pg_url).password
 
 
+@pytest.mark.slow
 def test_backup_restore_verify_commands(project: Path, pg_url: str) -> None:
     done = devkit(project, "backup")
     assert done.returncode == 0, done.stderr
