@@ -101,10 +101,16 @@ install_with_pip() {
     }
 }
 
+# install_stamp EXTRA: what .venv/.devkit-installed holds once .venv matches pyproject.toml and
+# uv.lock with EXTRA ("" or "test") installed
+install_stamp() {
+    echo "$(cat "$ROOT/pyproject.toml" "$ROOT/uv.lock" 2>/dev/null | sha256sum | cut -c1-16)-${1:-base}"
+}
+
 # ensure_venv EXTRA: EXTRA is "" or "test"
 ensure_venv() {
     local extra="$1" stamp want uv began tool
-    want="$(cat "$ROOT/pyproject.toml" "$ROOT/uv.lock" 2>/dev/null | sha256sum | cut -c1-16)-${extra:-base}"
+    want="$(install_stamp "$extra")"
     stamp="$VENV/.devkit-installed"
     if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && grep -qx "$want" "$stamp"; then
         return 0
@@ -120,7 +126,7 @@ ensure_venv() {
     fi
     echo "devkit: .venv ready ($tool, $(awk "BEGIN {printf \"%.1f\", $(date +%s.%N) - $began}") s)" >&2
     # the stamp covers uv.lock as re-locked above; a test install also satisfies the base install
-    want="$(cat "$ROOT/pyproject.toml" "$ROOT/uv.lock" 2>/dev/null | sha256sum | cut -c1-16)-${extra:-base}"
+    want="$(install_stamp "$extra")"
     if [ -n "$extra" ]; then
         printf '%s\n%s\n' "$want" "${want%-*}-base" >"$stamp"
     else
