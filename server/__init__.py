@@ -12,9 +12,7 @@ import os
 from flask import Flask, request
 
 from server.config import Config
-
-API_PREFIX = "/api/v1"
-ALIAS_PREFIX = "/api"
+from server.prefixes import ALIAS_PREFIX, API_PREFIX
 
 
 def create_app(config: Config | None = None) -> Flask:

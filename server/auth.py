@@ -21,13 +21,12 @@ from flask import Blueprint, g, jsonify, request
 from server import db
 from server.config import current_config
 from server.errors import ApiError
-from server.validation import BIGINT_MAX, json_body, required_string
+from server.models import USERNAME_PATTERN, Credentials, LoginRequest, parse_body
+from server.validation import BIGINT_MAX
 
 bp = Blueprint("auth", __name__)
 
-USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{3,32}")
-USERNAME_MIN, USERNAME_MAX = 3, 32
-PASSWORD_MIN, PASSWORD_MAX = 8, 128
+USERNAME_RE = re.compile(USERNAME_PATTERN)  # use .fullmatch: `$` alone allows a final newline
 JWT_ALGORITHM = "HS256"
 
 _hashers: dict[bool, PasswordHasher] = {}
@@ -118,22 +117,10 @@ def user_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _credentials(data: dict[str, Any]) -> tuple[str, str]:
-    username = required_string(
-        data,
-        "username",
-        min_len=USERNAME_MIN,
-        max_len=USERNAME_MAX,
-        pattern=USERNAME_RE,
-        pattern_hint="may contain only letters, digits, '_', '.' and '-'.",
-    )
-    password = required_string(data, "password", min_len=PASSWORD_MIN, max_len=PASSWORD_MAX)
-    return username, password
-
-
 @bp.post("/auth/register")
 def register() -> Any:
-    username, password = _credentials(json_body())
+    credentials = parse_body(Credentials)
+    username, password = credentials.username, credentials.password
     password_hash = password_hasher().hash(password)
     with db.connection() as conn:
         row = conn.execute(
@@ -150,10 +137,9 @@ def register() -> Any:
 
 @bp.post("/auth/login")
 def login() -> Any:
-    data = json_body()
     # Shape checks only: length/charset rules are not revealed at login.
-    username = required_string(data, "username", min_len=1, max_len=256)
-    password = required_string(data, "password", min_len=1, max_len=1024)
+    body = parse_body(LoginRequest)
+    username, password = body.username, body.password
     hasher = password_hasher()
     dummy = _dummy_hash()  # made before any lookup, so the first unknown user costs no extra
     row = None

@@ -2,15 +2,21 @@
 
 A per-app CollectorRegistry (not prometheus_client's global one) lets several apps live in one
 process (tests) without duplicate-metric errors.
+
+Under gunicorn every worker is its own process: with PROMETHEUS_MULTIPROC_DIR set (the gunicorn
+config server/gunicorn_conf.py sets it) the counters live in files there, one per process, and
+a scrape answered by any worker adds them all up. The pool figures stay per process (those of
+the worker that answers); `aios_workers` counts the live processes.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 
 from flask import Blueprint, Flask, Response, current_app, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
@@ -49,29 +55,55 @@ class PoolCollector(Collector):
             yield family
 
 
+def multiprocess_dir() -> str | None:
+    """Where worker processes share their values, when the server runs as several."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
 class AppMetrics:
     def __init__(self, database: Database) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        shared = multiprocess_dir()
+        # In multiprocess mode the values live in files: the collector reads every process's.
+        owner = None if shared else self.registry
         self.requests = Counter(
             "aios_http_requests",
             "HTTP requests by route, method, status",
             ["route", "method", "status"],
-            registry=self.registry,
+            registry=owner,
         )
         self.latency = Histogram(
             "aios_http_request_duration_seconds",
             "HTTP request latency by route and method",
             ["route", "method"],
             buckets=BUCKETS,
-            registry=self.registry,
+            registry=owner,
         )
         self.errors = Counter(
             "aios_http_errors",
             "HTTP responses with a 5xx status by route",
             ["route", "status"],
-            registry=self.registry,
+            registry=owner,
         )
+        self.workers = Gauge(
+            "aios_workers",
+            "Live server processes answering requests",
+            registry=owner,
+            multiprocess_mode="livesum",  # a dead worker's value goes (gunicorn child_exit)
+        )
+        self._pid = 0
+        if shared:
+            from prometheus_client.multiprocess import MultiProcessCollector
+
+            MultiProcessCollector(self.registry, path=shared)
         self.registry.register(PoolCollector(database))
+
+    def count_this_process(self) -> None:
+        """Count this process once as a live worker (after a fork it is a new one)."""
+        pid = os.getpid()
+        if self._pid != pid:
+            self._pid = pid
+            self.workers.set(1)
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, str(status)).inc()
@@ -100,6 +132,7 @@ def init_app(app: Flask, database: Database) -> AppMetrics:
     @app.before_request
     def _start() -> None:
         g.metrics_started = time.perf_counter()
+        metrics.count_this_process()
 
     @app.after_request
     def _count(response: Response) -> Response:

@@ -18,19 +18,11 @@ from flask import Blueprint, g, jsonify, request, url_for
 from server import db
 from server.auth import require_auth, unauthorized
 from server.errors import ApiError
-from server.validation import (
-    BIGINT_MAX,
-    int_query_param,
-    json_body,
-    required_string,
-    string_field,
-    validation_error,
-)
+from server.models import NoteCreate, NoteUpdate, parse_body
+from server.validation import BIGINT_MAX, int_query_param, validation_error
 
 bp = Blueprint("notes", __name__)
 
-TITLE_MAX = 200
-BODY_MAX = 10_000
 LIMIT_DEFAULT, LIMIT_MAX = 20, 100
 
 _COLUMNS = "id, title, body, created_at, updated_at"
@@ -115,9 +107,8 @@ def list_notes() -> Any:
 @bp.post("/notes")
 @require_auth
 def create_note() -> Any:
-    data = json_body()
-    title = required_string(data, "title", min_len=1, max_len=TITLE_MAX, allow_blank=False)
-    body = string_field(data, "body", min_len=0, max_len=BODY_MAX, required=False) or ""
+    note = parse_body(NoteCreate)
+    title, body = note.title, note.body
     with db.connection() as conn:
         row = conn.execute(
             f"INSERT INTO notes (user_id, title, body) "
@@ -142,13 +133,8 @@ def get_note(note_id: int) -> Any:
 @bp.patch("/notes/<int:note_id>")
 @require_auth
 def update_note(note_id: int) -> Any:
-    data = json_body()
-    title = string_field(
-        data, "title", min_len=1, max_len=TITLE_MAX, required=False, allow_blank=False
-    )
-    body = string_field(data, "body", min_len=0, max_len=BODY_MAX, required=False)
-    if title is None and body is None:
-        raise validation_error(None, "Send at least one of 'title' and 'body' to update.")
+    change = parse_body(NoteUpdate)
+    title, body = change.title, change.body
     with db.connection() as conn:
         _fetch_own(conn, note_id)
         row = conn.execute(

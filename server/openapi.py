@@ -3,7 +3,8 @@
 The document is written out by hand (not generated from the routes) so a test can compare it
 with `app.url_map`: a route added without documentation, or documentation for a route that
 does not exist, fails that test. Every /api/v1/... operation is also served under /api/...
-(the mobile app's alias) and is documented at both paths.
+(the mobile app's alias) and is documented at both paths. The request-body schemas are not
+written here: they are generated from the pydantic models that validate them (server/models.py).
 """
 
 from __future__ import annotations
@@ -14,19 +15,14 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from server.auth import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN
-from server.notes import BODY_MAX, LIMIT_DEFAULT, LIMIT_MAX, TITLE_MAX
+from server.models import openapi_schemas
+from server.notes import LIMIT_DEFAULT, LIMIT_MAX
+from server.prefixes import ALIAS_PREFIX, API_PREFIX
 from server.validation import BIGINT_MAX
 
 bp = Blueprint("openapi", __name__)
 
-API_PREFIX = "/api/v1"
-ALIAS_PREFIX = "/api"
 OPENAPI_VERSION = "3.0.3"
-
-# Text PostgreSQL can store: no NUL characters (the server answers 400 for them).
-NO_NUL = "^[^\\u0000]*$"
-NOT_BLANK = "^[^\\u0000]*\\S[^\\u0000]*$"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -41,6 +37,7 @@ def _error(description: str) -> dict[str, Any]:
     return {"$ref": f"#/components/responses/{description}"}
 
 
+# Response bodies; the request bodies come from their pydantic models (server/models.py).
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -59,33 +56,6 @@ SCHEMAS: dict[str, Any] = {
                     },
                 },
             }
-        },
-    },
-    "Credentials": {
-        "type": "object",
-        "required": ["username", "password"],
-        "properties": {
-            "username": {
-                "type": "string",
-                "minLength": USERNAME_MIN,
-                "maxLength": USERNAME_MAX,
-                "pattern": f"^[A-Za-z0-9_.-]{{{USERNAME_MIN},{USERNAME_MAX}}}$",
-                "description": "Unique, case-insensitively.",
-            },
-            "password": {
-                "type": "string",
-                "minLength": PASSWORD_MIN,
-                "maxLength": PASSWORD_MAX,
-                "pattern": NO_NUL,
-            },
-        },
-    },
-    "LoginRequest": {
-        "type": "object",
-        "required": ["username", "password"],
-        "properties": {
-            "username": {"type": "string", "minLength": 1, "maxLength": 256, "pattern": NO_NUL},
-            "password": {"type": "string", "minLength": 1, "maxLength": 1024, "pattern": NO_NUL},
         },
     },
     "User": {
@@ -112,34 +82,6 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["user"],
         "properties": {"user": _ref("User")},
-    },
-    "NoteCreate": {
-        "type": "object",
-        "required": ["title"],
-        "properties": {
-            "title": {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": TITLE_MAX,
-                "pattern": NOT_BLANK,
-                "description": "Not blank (needs a non-space character).",
-            },
-            "body": {"type": "string", "maxLength": BODY_MAX, "pattern": NO_NUL, "default": ""},
-        },
-    },
-    "NoteUpdate": {
-        "type": "object",
-        "description": "Partial update: send title, body or both.",
-        "anyOf": [{"required": ["title"]}, {"required": ["body"]}],
-        "properties": {
-            "title": {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": TITLE_MAX,
-                "pattern": NOT_BLANK,
-            },
-            "body": {"type": "string", "maxLength": BODY_MAX, "pattern": NO_NUL},
-        },
     },
     "Note": {
         "type": "object",
@@ -453,7 +395,7 @@ def build_document() -> dict[str, Any]:
             **_with_prefix(ALIAS_PREFIX, alias=True),
         },
         "components": {
-            "schemas": copy.deepcopy(SCHEMAS),
+            "schemas": {**openapi_schemas(), **copy.deepcopy(SCHEMAS)},
             "responses": copy.deepcopy(RESPONSES),
             "parameters": copy.deepcopy(PARAMETERS),
             "securitySchemes": {

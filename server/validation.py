@@ -1,9 +1,9 @@
-"""Request-body parsing and field checks shared by the auth and notes endpoints.
+"""Reading a request: the JSON body (media type, size limit, syntax) and query parameters.
 
 Every failure becomes an ApiError (400/413/415) so clients get the same
 `{"error": {"code", "message", "field"}}` shape, and nothing a client sends can reach
-PostgreSQL in a form it would reject with a 500 (NUL characters, lone surrogates,
-integers outside bigint).
+PostgreSQL in a form it would reject with a 500 (integers outside bigint here; NUL characters
+and lone surrogates in the body models of server/models.py).
 """
 
 from __future__ import annotations
@@ -82,57 +82,6 @@ def _limited_body() -> bytes:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
-
-
-def string_field(
-    data: dict[str, Any],
-    field: str,
-    *,
-    min_len: int,
-    max_len: int,
-    required: bool = True,
-    pattern: re.Pattern[str] | None = None,
-    pattern_hint: str = "",
-    allow_blank: bool = True,
-) -> str | None:
-    """Return data[field] as a checked string, or None when absent and not required."""
-    if field not in data:
-        if required:
-            raise validation_error(field, f"'{field}' is required.")
-        return None
-    value = data[field]
-    if not isinstance(value, str):
-        raise validation_error(field, f"'{field}' must be a string.")
-    check_text(field, value)
-    if len(value) < min_len:
-        raise validation_error(field, f"'{field}' must be at least {min_len} characters long.")
-    if len(value) > max_len:
-        raise validation_error(field, f"'{field}' must be at most {max_len} characters long.")
-    if not allow_blank and not value.strip():
-        raise validation_error(field, f"'{field}' must not be blank.")
-    if pattern is not None and not pattern.fullmatch(value):
-        raise validation_error(field, f"'{field}' {pattern_hint}".rstrip())
-    return value
-
-
-def required_string(data: dict[str, Any], field: str, **rules: Any) -> str:
-    """string_field for a required field (never None)."""
-    value = string_field(data, field, required=True, **rules)
-    if value is None:  # unreachable: required fields raise when absent
-        raise validation_error(field, f"'{field}' is required.")
-    return value
-
-
-def check_text(field: str, value: str) -> None:
-    """Reject text PostgreSQL cannot store: NUL characters and unpaired surrogates."""
-    if "\x00" in value:
-        raise validation_error(field, f"'{field}' must not contain NUL (\\u0000) characters.")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise validation_error(
-            field, f"'{field}' must be valid Unicode text (no unpaired surrogates)."
-        ) from None
 
 
 def int_query_param(name: str, *, default: int, minimum: int, maximum: int) -> int:

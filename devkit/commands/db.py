@@ -126,7 +126,7 @@ def run_push(args: argparse.Namespace) -> int:
     target = _target(settings_from(args))
     applied = migrate.push(target)
     if not applied:
-        print(migrate.NO_CHANGES)
+        print(migrate.no_changes_text())
     for name in applied:
         print(f"applied {name}")
     return 0

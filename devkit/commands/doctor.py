@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
-from pathlib import Path
 
 from devkit.commands import COMMANDS
-from devkit.commands.common import settings_from
+from devkit.commands.common import project_root, settings_from
 from devkit.doctor import CheckResult, DoctorContext, run_checks
 from devkit.doctor.report import as_json, as_text
 from devkit.errors import ConfigError
-from devkit.settings.config import Settings, find_root
+from devkit.settings.config import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _default_settings(args: argparse.Namespace) -> Settings:
-    root = Path(args.root).resolve() if getattr(args, "root", None) else find_root()
+    root = project_root(args)
     plain = Settings(root=root)
     return replace(
         plain,

@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 from devkit.commands import COMMANDS
+from devkit.commands.common import project_root
 from devkit.errors import ConfigError
-from devkit.settings.config import Settings, find_root, load_settings
+from devkit.settings.config import Settings, load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def state_settings(args: argparse.Namespace) -> Settings:
     """Settings, or defaults when .env/pyproject is broken (down and status must still work)."""
-    root = Path(args.root).resolve() if getattr(args, "root", None) else find_root()
+    root = project_root(args)
     try:
         return load_settings(root)
     except ConfigError:

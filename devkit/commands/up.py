@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from devkit.commands import COMMANDS
-from devkit.settings.config import DB_BACKENDS, Settings, find_root, load_settings
+from devkit.commands.common import project_root
+from devkit.settings.config import DB_BACKENDS, Settings, load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,14 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _root(args: argparse.Namespace) -> Path:
-    return Path(args.root).resolve() if getattr(args, "root", None) else find_root()
-
-
 def run(args: argparse.Namespace) -> int:
     from devkit.settings.envfile import ensure_env_file
 
-    root = _root(args)
+    root = project_root(args)
     envfile = ensure_env_file(root)
     settings = load_settings(root, {"db_backend": args.db_backend})
     if args.detach:

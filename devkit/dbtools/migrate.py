@@ -8,8 +8,6 @@ from devkit.dbtools.target import DbTarget
 from devkit.errors import DevkitError
 from devkit.warmfork import migrate as entry
 
-NO_CHANGES = "No schema changes"
-
 
 def migrations_module() -> ModuleType:
     try:
@@ -25,6 +23,12 @@ def migrations_module() -> ModuleType:
             "run devkit from the project folder (./scripts/dev db ...)",
         )
     return migrations
+
+
+def no_changes_text() -> str:
+    """The line printed when nothing is pending: the server's own (server.migrations.NO_CHANGES),
+    so `devkit db push` and `python -m server.migrations` say the same thing."""
+    return str(migrations_module().NO_CHANGES)
 
 
 def push(target: DbTarget) -> list[str]:

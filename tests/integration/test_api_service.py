@@ -226,6 +226,7 @@ async def test_kill_9_of_the_child_and_of_the_warm_parent(tmp_path: Path) -> Non
     assert gone(seen)
 
 
+@pytest.mark.slow
 async def test_a_dependency_or_environment_change_restarts_the_warm_parent(tmp_path: Path) -> None:
     port = free_port()
     make_project(tmp_path, port)
@@ -258,6 +259,7 @@ async def test_a_dependency_or_environment_change_restarts_the_warm_parent(tmp_p
     assert gone(seen)
 
 
+@pytest.mark.slow
 async def test_a_package_installed_into_the_venv_restarts_the_warm_parent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

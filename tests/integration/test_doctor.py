@@ -316,6 +316,7 @@ def test_old_backup_warns(project: Project) -> None:
     assert result.detail.startswith("newest backup is 30 h old")
 
 
+@pytest.mark.slow
 def test_node_readings(project: Project) -> None:
     (project.root / "client").mkdir()
     versions = {"node": "v20.11.0", "npm": "10.2.4"}
@@ -345,6 +346,7 @@ def test_backend_readings(project: Project) -> None:
     assert docker.status == "pass" and "Docker 20.10.24" in docker.detail
 
 
+@pytest.mark.slow
 def test_cli_json_and_exit_code(project: Project) -> None:
     def run() -> subprocess.CompletedProcess:
         return subprocess.run(

@@ -71,6 +71,7 @@ def server_processes(datadir: Path) -> list[psutil.Process]:
     return found
 
 
+@pytest.mark.slow
 async def test_start_to_healthy_creates_cluster_and_database(tmp_path: Path) -> None:
     s = pg_settings(tmp_path)
     datadir = s.state_dir / "postgres"
@@ -100,6 +101,7 @@ async def test_start_to_healthy_creates_cluster_and_database(tmp_path: Path) -> 
     assert not (datadir / "postmaster.pid").exists()  # fast shutdown finished cleanly
 
 
+@pytest.mark.slow
 async def test_data_survives_stop_and_start(tmp_path: Path) -> None:
     s = pg_settings(tmp_path)
     async with Harness(supervisor(s)) as h:
@@ -113,6 +115,7 @@ async def test_data_survives_stop_and_start(tmp_path: Path) -> None:
         assert "initdb" not in logs  # the cluster is created once
 
 
+@pytest.mark.slow
 async def test_kill_9_is_restarted_with_committed_data(tmp_path: Path) -> None:
     s = pg_settings(tmp_path)
     async with Harness(

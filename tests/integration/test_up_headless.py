@@ -25,6 +25,8 @@ from tests.support.ports import free_port
 from tests.support.standins import make_project, py_command
 from tests.support.wait import wait_for
 
+pytestmark = pytest.mark.slow  # `devkit up` as a real process, start to shutdown
+
 SERVE = (
     "import socket, sys, time; s = socket.socket(); "
     "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "

@@ -13,6 +13,8 @@ from tests.support.live_server import LiveServer, server_env
 from tests.support.pg import ThrowawayCluster, started_cluster
 from tests.support.wait import wait_for
 
+pytestmark = pytest.mark.slow  # stops and restarts a PostgreSQL server
+
 
 @pytest.fixture
 def own_cluster() -> Iterator[ThrowawayCluster]:

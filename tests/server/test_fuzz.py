@@ -69,6 +69,7 @@ def api_schema(fuzz_app: Flask, fuzz_user: dict[str, str]) -> Any:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+@pytest.mark.slow  # about a minute: every operation, positive and negative cases
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES_PER_OPERATION,

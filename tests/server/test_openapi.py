@@ -187,3 +187,31 @@ def test_documented_limits_match_the_server(client: Any) -> None:
         ).status_code
         == 400
     )
+
+
+def test_request_schemas_are_the_validating_models() -> None:
+    """One source of truth: the documented request bodies are generated from the pydantic models
+    that validate them, so a limit changed in one place changes in both."""
+    from server.models import REQUEST_MODELS, openapi_schemas
+
+    schemas = build_document()["components"]["schemas"]
+    for model in REQUEST_MODELS:
+        assert schemas[model.__name__] == openapi_schemas()[model.__name__]
+    assert schemas["NoteCreate"]["properties"]["title"]["maxLength"] == 200
+    assert schemas["Credentials"]["required"] == ["username", "password"]
+
+
+def test_documented_limits_are_the_enforced_ones(client: Any) -> None:
+    """Each documented maxLength is accepted at the limit and refused one character above it."""
+    props = build_document()["components"]["schemas"]["Credentials"]["properties"]
+    longest_name = "u" * props["username"]["maxLength"]
+    longest_password = "p" * props["password"]["maxLength"]
+    ok = client.post(
+        "/api/v1/auth/register", json={"username": longest_name, "password": longest_password}
+    )
+    assert ok.status_code == 201, ok.get_json()
+    for field, value in (("username", longest_name + "u"), ("password", longest_password + "p")):
+        payload = {"username": "limits", "password": "password-123", field: value}
+        refused = client.post("/api/v1/auth/register", json=payload)
+        assert refused.status_code == 400
+        assert refused.get_json()["error"]["field"] == field

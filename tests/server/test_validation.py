@@ -4,15 +4,17 @@ non-object JSON, text PostgreSQL cannot store, and bodies over MAX_BODY_BYTES.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from flask import Flask
+from pydantic import Field, ValidationError
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from server.config import Config
 from server.errors import ApiError
-from server.validation import int_query_param, string_field
+from server.models import NO_NUL, NOT_BLANK, RequestBody, first_error
+from server.validation import int_query_param
 
 API = "/api/v1"
 
@@ -198,25 +200,32 @@ def test_oversized_body_without_content_length_is_413(
 # -- helpers in isolation ------------------------------------------------------------------
 
 
-def test_string_field_rules(app: Flask) -> None:
-    with app.test_request_context("/"):
-        assert string_field({"a": "xyz"}, "a", min_len=1, max_len=3) == "xyz"
-        assert string_field({}, "a", min_len=1, max_len=3, required=False) is None
-        for data, kwargs in [
-            ({}, {}),
-            ({"a": "xyzw"}, {}),
-            ({"a": ""}, {}),
-            ({"a": 1}, {}),
-            ({"a": True}, {}),
-            ({"a": "  "}, {"allow_blank": False}),
-        ]:
-            with pytest.raises(ApiError) as caught:
-                string_field(data, "a", min_len=1, max_len=3, **kwargs)
-            assert (caught.value.status, caught.value.code, caught.value.field) == (
-                400,
-                "validation_error",
-                "a",
-            )
+class Sample(RequestBody):
+    a: Annotated[str, Field(min_length=1, max_length=3, pattern=NOT_BLANK)]
+    b: Annotated[str, Field(max_length=3, pattern=NO_NUL)] = ""
+
+
+def test_model_failures_become_400_naming_the_field() -> None:
+    assert Sample.model_validate({"a": "xyz"}) == Sample(a="xyz", b="")
+    for data in [
+        {},
+        {"a": "xyzw"},
+        {"a": ""},
+        {"a": 1},
+        {"a": True},
+        {"a": "  "},
+        {"a": "x\x00"},
+        {"a": "\ud800"},
+        {"a": ["x"]},
+    ]:
+        with pytest.raises(ValidationError) as caught:
+            Sample.model_validate(data)
+        error = first_error(caught.value)
+        assert (error.status, error.code, error.field) == (400, "validation_error", "a"), data
+        assert "'a'" in error.message, (data, error.message)
+    with pytest.raises(ValidationError) as caught:
+        Sample.model_validate({"a": "x", "b": None})
+    assert first_error(caught.value).field == "b"
 
 
 @pytest.mark.parametrize(

@@ -83,8 +83,16 @@ def kill_everything_recorded(root: Path) -> None:
     state = read_state(root / ".devkit") or {}
     for entry in (state.get("components") or {}).values():
         try:
-            os.killpg(int(entry.get("pgid") or 0), signal.SIGKILL)
-        except (ProcessLookupError, PermissionError, ValueError):
+            pgid = int(entry.get("pgid") or 0)
+        except (TypeError, ValueError):
+            continue
+        # killpg(0) would be our own group: a component without a pgid (a container, or not
+        # started yet) must not take the test runner down with it
+        if pgid <= 1 or pgid == os.getpgrp():
+            continue
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
             pass
 
 

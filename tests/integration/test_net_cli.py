@@ -120,6 +120,7 @@ def test_qr_prints_codes_and_writes_decodable_pngs(project, tmp_path):
     assert inverted != out.split("wrote")[0]
 
 
+@pytest.mark.slow
 def test_urls_shows_the_host_a_running_devkit_up_uses(project):
     from devkit.core.runstate import RunLock, RunState
 
