@@ -47,7 +47,8 @@ def environment(settings: Settings, report: dict[str, Any]) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     from devkit.commands.background import all_healthy, start_detached, stop_background, wait_until
-    from devkit.commands.up import _root, up_args
+    from devkit.commands.common import project_root
+    from devkit.commands.up import up_args
     from devkit.core.control.client import ControlClient
     from devkit.core.runstate import lock_is_held
     from devkit.settings.config import load_settings
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not cmd:
         raise DevkitError("no command to run", "devkit run -- pytest tests/integration")
-    root = _root(args)
+    root = project_root(args)
     ensure_env_file(root)
     settings = load_settings(root, {"db_backend": args.db_backend})
     client = ControlClient(settings.state_dir)
