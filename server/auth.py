@@ -21,6 +21,7 @@ from flask import Blueprint, g, jsonify, request
 from server import db
 from server.config import current_config
 from server.errors import ApiError
+from server.ratelimit import limit_failed_logins
 from server.validation import BIGINT_MAX, json_body, required_string
 
 bp = Blueprint("auth", __name__)
@@ -149,6 +150,7 @@ def register() -> Any:
 
 
 @bp.post("/auth/login")
+@limit_failed_logins
 def login() -> Any:
     data = json_body()
     # Shape checks only: length/charset rules are not revealed at login.
