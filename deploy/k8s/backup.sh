@@ -6,8 +6,9 @@
 #   backup.sh once     one backup now, then prune
 #   backup.sh prune    prune only
 #
-# Connection from libpq's variables (PGHOST, PGUSER, PGDATABASE, PGPASSWORD or
-# PGPASSWORD_FILE). Files: $BACKUP_DIR/{daily,weekly,monthly}/aios-YYYY-MM-DD.sql.gz, written
+# Connection: DATABASE_URL when set (Kubernetes), else libpq's variables (PGHOST, PGUSER,
+# PGDATABASE, PGPASSWORD or PGPASSWORD_FILE: Swarm). One script for both: deploy/stack.yml and
+# deploy/k8s/kustomization.yaml ship this file (kustomize reads only files under k8s/). Files: $BACKUP_DIR/{daily,weekly,monthly}/aios-YYYY-MM-DD.sql.gz, written
 # under a temporary name first so a failed dump never replaces a good file. POSIX sh (dash).
 set -eu
 
@@ -51,7 +52,7 @@ backup_once() {
     tmp="$BACKUP_DIR/.$name.partial"
     rm -f "$tmp" "$tmp.failed"
     # dash has no pipefail: pg_dump's failure leaves a marker file
-    { pg_dump --no-owner --no-privileges || : >"$tmp.failed"; } | gzip -c >"$tmp"
+    { pg_dump --no-owner --no-privileges ${DATABASE_URL:+"--dbname=$DATABASE_URL"} || : >"$tmp.failed"; } | gzip -c >"$tmp"
     if [ -e "$tmp.failed" ]; then
         rm -f "$tmp" "$tmp.failed"
         log "FAILED: pg_dump of ${PGDATABASE:-?} on ${PGHOST:-?} failed"
@@ -77,7 +78,12 @@ case "${1:-loop}" in
     loop)
         log "daily backups at $BACKUP_AT UTC into $BACKUP_DIR (keep $KEEP_DAILY/$KEEP_WEEKLY/$KEEP_MONTHLY)"
         if [ "${BACKUP_ON_START:-0}" = 1 ]; then
-            backup_once || true
+            tries=0  # the database may still be starting
+            until backup_once; do
+                tries=$((tries + 1))
+                [ "$tries" -lt 20 ] || break
+                sleep 3
+            done
         fi
         while :; do
             sleep "$(seconds_until "$BACKUP_AT")"
