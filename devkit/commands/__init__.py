@@ -12,4 +12,5 @@ COMMANDS = {
     "qr": "print the Expo Go QR code (and one for the API status URL)",
     "db": "migrations, psql, reset, backups of the dev database",
     "doctor": "check Python, Node, Docker/PostgreSQL, .env, ports, disk, LAN, backups",
+    "deploy": "production: build the API image, run the Swarm stack, print secret commands",
 }
