@@ -10,6 +10,7 @@ fails (rolled back), PostgreSQL killed. Everything is removed afterwards.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import subprocess
 import sys
@@ -72,7 +73,12 @@ def own_swarm() -> bool:
                         "private engine (scripts/docker-engine start)")
         return False
     docker("swarm", "init", "--advertise-addr", "127.0.0.1")
-    docker("node", "update", "--label-add", f"{NODE_LABEL}=1", "self")
+    node = docker("info", "--format", "{{.Swarm.NodeID}}").stdout.strip()
+    try:
+        docker("node", "update", "--label-add", f"{NODE_LABEL}=1", node)
+    except AssertionError:
+        docker("swarm", "leave", "--force", check=False)
+        raise
     return True
 
 
@@ -108,6 +114,34 @@ def containers(service: str) -> list[str]:
     return out.split()
 
 
+def explain(service: str) -> str:
+    """What Swarm says about a service: for failure messages."""
+    tasks = docker("service", "ps", service, "--no-trunc", "--format",
+                   "{{.Name}} {{.Image}} {{.DesiredState}} {{.CurrentState}} {{.Error}}",
+                   check=False).stdout
+    update = docker("service", "inspect", "-f", "{{json .UpdateStatus}}", service, check=False).stdout
+    return f"update status: {update.strip()}\ntasks:\n{tasks}"
+
+
+def wait_service(condition: object, service: str, timeout: float, what: str) -> None:
+    try:
+        wait_for(condition, timeout=timeout, interval=1, what=what)  # type: ignore[arg-type]
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}\n{explain(service)}") from None
+
+
+def nginx_errors() -> str:
+    """nginx's error lines, counted by reason: for failure messages."""
+    lines = docker("service", "logs", "--raw", f"{STACK}_nginx", check=False, timeout=60).stderr
+    reasons: dict[str, int] = {}
+    for line in lines.splitlines():
+        if "[error]" in line:
+            reason = re.sub(r"^\s*\d+#\d+: \*\d+ ", "", line.split("[error]", 1)[1])
+            reason = re.sub(r"\d+\.\d+\.\d+\.\d+(:\d+)?", "ADDR", reason.split(", client:")[0])
+            reasons[reason] = reasons.get(reason, 0) + 1
+    return f"nginx errors: {reasons}"
+
+
 def status_ok(url: str) -> bool:
     return httpx.get(url + "/status", verify=False, timeout=5).status_code == 200
 
@@ -134,7 +168,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env = {
         "API_IMAGE": IMAGE_V1, "NGINX_IMAGE": NGINX_IMAGE, "POSTGRES_IMAGE": PG_IMAGE,
         "HTTPS_PORT": str(https_port), "HTTP_PORT": str(http_port),
-        "API_HEALTH_INTERVAL": "2s", "API_UPDATE_DELAY": "1s", "API_UPDATE_MONITOR": "5s",
+        "API_HEALTH_INTERVAL": "3s", "API_UPDATE_DELAY": "1s", "API_UPDATE_MONITOR": "5s",
         "GUNICORN_WORKERS": "1", "BACKUP_ON_START": "1",
     }
     try:
@@ -247,6 +281,10 @@ def test_backup_service_writes_a_gzipped_dump(stack: Stack) -> None:
     assert "CREATE TABLE public.notes" in dump and "PostgreSQL database dump complete" in dump
 
 
+def update_state() -> str:
+    return docker("service", "inspect", "-f", "{{.UpdateStatus.State}}", API).stdout.strip()
+
+
 def fault_loop(stack: Stack, **kwargs: object) -> LoadLoop:
     return LoadLoop(stack.https, paths=("/status", "/api/v1/notes"),
                     headers={"Authorization": f"Bearer {stack.token}"}, **kwargs)  # type: ignore[arg-type]
@@ -262,18 +300,17 @@ def test_kill_one_api_container(stack: Stack) -> None:
         mark = loop.total
         wait_for(lambda: loop.total >= mark + 20, timeout=60, what="requests after the recovery")
     FIGURES["kill -9 one api container"] = loop.summary()
-    assert loop.failures == 0, loop.summary()
+    assert loop.failures == 0, f"{loop.summary()}\n{nginx_errors()}\n{explain(API)}"
 
 
 def test_rolling_update_to_a_new_tag(stack: Stack) -> None:
     with fault_loop(stack) as loop:
         wait_for(lambda: loop.total >= 20, timeout=60, what="the loop to warm up")
         docker("service", "update", "--detach=true", "--no-resolve-image", "--image", IMAGE_V2, API)
-        wait_for(lambda: running_images(API) == [IMAGE_V2] * 3
-                 and docker("service", "inspect", "-f", "{{.UpdateStatus.State}}", API).stdout.strip() == "completed",
-                 timeout=240, interval=1, what="the rolling update to finish")
+        wait_service(lambda: running_images(API) == [IMAGE_V2] * 3
+                     and update_state() == "completed", API, 240, "the rolling update to finish")
     FIGURES["rolling update (docker service update --image)"] = loop.summary()
-    assert loop.failures == 0, loop.summary()
+    assert loop.failures == 0, f"{loop.summary()}\n{nginx_errors()}\n{explain(API)}"
 
 
 def test_failing_image_is_rolled_back(stack: Stack) -> None:
@@ -290,12 +327,11 @@ def test_failing_image_is_rolled_back(stack: Stack) -> None:
     with fault_loop(stack) as loop:
         wait_for(lambda: loop.total >= 20, timeout=60, what="the loop to warm up")
         docker("service", "update", "--detach=true", "--no-resolve-image", "--image", IMAGE_BROKEN, API)
-        wait_for(lambda: docker("service", "inspect", "-f", "{{.UpdateStatus.State}}", API).stdout.strip()
-                 == "rollback_completed", timeout=240, interval=1, what="the rollback")
-        wait_for(lambda: running_images(API) == [IMAGE_V2] * 3, timeout=120, interval=1,
-                 what="3 tasks on the previous image")
+        wait_service(lambda: update_state() == "rollback_completed", API, 240, "the rollback")
+        wait_service(lambda: running_images(API) == [IMAGE_V2] * 3, API, 120,
+                     "3 tasks on the previous image")
     FIGURES["update to an image whose /status fails (rolled back)"] = loop.summary()
-    assert loop.failures == 0, loop.summary()
+    assert loop.failures == 0, f"{loop.summary()}\n{nginx_errors()}\n{explain(API)}"
     spec = docker("service", "inspect", "-f", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", API)
     assert spec.stdout.strip() == IMAGE_V2
 
@@ -315,7 +351,7 @@ def test_postgres_killed_api_answers_503_then_recovers(stack: Stack) -> None:
     FIGURES["PostgreSQL task killed"] = (
         f"{loop.summary()}; 503 for {recovered - first_503:.1f} s, then 200"
     )
-    assert loop.failures == 0, loop.summary()  # only 200 and 503: no 502, no timeout
+    assert loop.failures == 0, f"{loop.summary()}\n{nginx_errors()}\n{explain(API)}"  # only 200 and 503: no 502, no timeout
     with stack.client() as client:
         notes = client.get("/api/v1/notes", headers=auth)
         assert notes.status_code == 200 and "across faults" in notes.text
