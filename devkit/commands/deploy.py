@@ -22,9 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     build = sub.add_parser("build", help="build the API image, tagged with the git commit")
     build.add_argument("--tag", help="image name:tag (default aios-api:<commit>)")
-    build.add_argument(
-        "--python-image", help="base image (default: the official python:3.11-slim)"
-    )
+    build.add_argument("--python-image", help="base image (default: the official python:3.11-slim)")
     build.add_argument(
         "--offline",
         action="store_true",

@@ -24,12 +24,18 @@ def git_revision(root: Path) -> tuple[str, bool]:
     try:
         sha = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True, text=True, check=True, timeout=10,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         ).stdout.strip()
         dirty = bool(
             subprocess.run(
                 ["git", "-C", str(root), "status", "--porcelain", "--", "server", "deploy"],
-                capture_output=True, text=True, check=True, timeout=10,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=10,
             ).stdout.strip()
         )
     except (OSError, subprocess.SubprocessError):
@@ -60,9 +66,23 @@ def build_wheels(root: Path, python: str = sys.executable) -> None:
     wheels = root / "deploy" / "wheels"
     wheels.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        [python, "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "-w", str(wheels),
-         "-r", str(root / "deploy" / "requirements.txt"), "setuptools>=68", "wheel"],
-        capture_output=True, text=True, check=False,
+        [
+            python,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--disable-pip-version-check",
+            "-w",
+            str(wheels),
+            "-r",
+            str(root / "deploy" / "requirements.txt"),
+            "setuptools>=68",
+            "wheel",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise DevkitError(
@@ -74,10 +94,19 @@ def build_wheels(root: Path, python: str = sys.executable) -> None:
 
 def build_args(root: Path, tag: str, python_image: str | None, offline: bool) -> list[str]:
     sha, _ = git_revision(root)
-    args = ["build", "-f", str(root / "deploy" / "Dockerfile"), "-t", tag,
-            "--build-arg", f"VERSION={tag.rsplit(':', 1)[-1]}",
-            "--build-arg", f"REVISION={sha}",
-            "--build-arg", f"CREATED={datetime.now(UTC).isoformat(timespec='seconds')}"]
+    args = [
+        "build",
+        "-f",
+        str(root / "deploy" / "Dockerfile"),
+        "-t",
+        tag,
+        "--build-arg",
+        f"VERSION={tag.rsplit(':', 1)[-1]}",
+        "--build-arg",
+        f"REVISION={sha}",
+        "--build-arg",
+        f"CREATED={datetime.now(UTC).isoformat(timespec='seconds')}",
+    ]
     if python_image:
         args += ["--build-arg", f"PYTHON_IMAGE={python_image}"]
     if offline:

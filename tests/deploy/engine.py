@@ -23,10 +23,19 @@ NGINX_IMAGE = os.environ.get("DEVKIT_NGINX_IMAGE", "devkit-local/nginx:1.22")
 PG_IMAGE = os.environ.get("DEVKIT_PG_IMAGE", "devkit-local/postgres:15")
 
 
-def docker(*args: str, check: bool = True, timeout: float = 180, input_text: str | None = None,
-           env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def docker(
+    *args: str,
+    check: bool = True,
+    timeout: float = 180,
+    input_text: str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
     done = subprocess.run(
-        ["docker", *args], capture_output=True, text=True, timeout=timeout, input=input_text,
+        ["docker", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input_text,
         env={**os.environ, **(env or {})},
     )
     if check and done.returncode != 0:
@@ -70,7 +79,9 @@ def build_images(api_tag: str) -> None:
     from deploy/Dockerfile (layer cache: quick when nothing changed)."""
     done = subprocess.run(
         [str(ENGINE_SCRIPT), "build-deploy-images", api_tag],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -129,5 +140,7 @@ class LoadLoop:
                 self._stop.wait(self.pause)
 
     def summary(self) -> str:
-        return (f"{self.failures} failed / {self.total} requests "
-                f"(statuses {dict(self.statuses)}; errors {self.errors[:3]})")
+        return (
+            f"{self.failures} failed / {self.total} requests "
+            f"(statuses {dict(self.statuses)}; errors {self.errors[:3]})"
+        )

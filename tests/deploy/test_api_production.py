@@ -18,7 +18,9 @@ PASSWORD = "correct horse battery"
 
 
 def register(client, username: str) -> None:
-    response = client.post("/api/v1/auth/register", json={"username": username, "password": PASSWORD})
+    response = client.post(
+        "/api/v1/auth/register", json={"username": username, "password": PASSWORD}
+    )
     assert response.status_code == 201, response.get_json()
 
 

@@ -26,16 +26,34 @@ def make_cert(directory: Path) -> tuple[Path, Path]:
         pytest.skip("openssl is not installed (apt-get install openssl)")
     crt, key = directory / "tls.crt", directory / "tls.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-keyout", str(key), "-out", str(crt), "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            str(key),
+            "-out",
+            str(crt),
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
     )
     return crt, key
 
 
 def nginx_binary() -> str:
-    path = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    path = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
     if path is None:
         pytest.skip("nginx is not installed (apt-get install nginx; scripts/test does it as root)")
     return path
@@ -51,7 +69,8 @@ def test_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
     conf.write_text(text)
     done = subprocess.run(
         [nginx, "-t", "-c", str(conf), "-p", str(tmp_path), "-e", str(tmp_path / "error.log")],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     assert "syntax is ok" in done.stderr and "test is successful" in done.stderr
@@ -60,12 +79,17 @@ def test_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
 def test_nginx_config_has_the_production_settings() -> None:
     text = (DEPLOY / "nginx" / "nginx.conf").read_text()
     for needle in (
-        "listen 443 ssl http2", "return 301 https://$host$request_uri",
-        "ssl_protocols TLSv1.2 TLSv1.3;", "Strict-Transport-Security",
-        "proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Connection $connection_upgrade;",
-        "proxy_set_header Host $host;", "proxy_set_header X-Real-IP $remote_addr;",
+        "listen 443 ssl http2",
+        "return 301 https://$host$request_uri",
+        "ssl_protocols TLSv1.2 TLSv1.3;",
+        "Strict-Transport-Security",
+        "proxy_set_header Upgrade $http_upgrade;",
+        "proxy_set_header Connection $connection_upgrade;",
+        "proxy_set_header Host $host;",
+        "proxy_set_header X-Real-IP $remote_addr;",
         "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-        "proxy_next_upstream error timeout", "proxy_read_timeout",
+        "proxy_next_upstream error timeout",
+        "proxy_read_timeout",
     ):
         assert needle in text, needle
     assert "TLSv1 " not in text and "TLSv1.1" not in text
@@ -97,8 +121,15 @@ def test_k8s_manifests_validate_strictly() -> None:
     for doc in kustomize_resources():
         kubernetes_validate.validate(doc, "1.30", strict=True)
         kinds.add(doc["kind"])
-    assert {"Deployment", "Service", "Ingress", "PodDisruptionBudget", "HorizontalPodAutoscaler",
-            "Job", "CronJob"} <= kinds
+    assert {
+        "Deployment",
+        "Service",
+        "Ingress",
+        "PodDisruptionBudget",
+        "HorizontalPodAutoscaler",
+        "Job",
+        "CronJob",
+    } <= kinds
 
 
 def test_k8s_manifests_fail_validation_on_an_unknown_field() -> None:
@@ -186,7 +217,9 @@ def test_stack_file_passes_docker_config(tmp_path: Path) -> None:
     if docker is not None:
         done = subprocess.run(
             [docker, "stack", "config", "-c", str(DEPLOY / "stack.yml")],
-            capture_output=True, text=True, env=env,
+            capture_output=True,
+            text=True,
+            env=env,
         )
         if done.returncode == 0:
             rendered = yaml.safe_load(done.stdout)
@@ -201,7 +234,9 @@ def test_stack_file_passes_docker_config(tmp_path: Path) -> None:
         pytest.skip("neither `docker stack config` (docker CLI >= 23) nor docker-compose is here")
     done = subprocess.run(
         [compose, "-f", str(DEPLOY / "stack.yml"), "config", "-q"],
-        capture_output=True, text=True, env=env,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
 
@@ -209,7 +244,8 @@ def test_stack_file_passes_docker_config(tmp_path: Path) -> None:
 def run_backup_script(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["sh", str(K8S / "backup.sh"), *args],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
         env={"PATH": os.environ["PATH"], "BACKUP_DIR": str(tmp_path), **env},
     )
 
@@ -218,12 +254,18 @@ def test_backup_retention_keeps_7_daily_4_weekly_12_monthly(tmp_path: Path) -> N
     for kind, count in (("daily", 12), ("weekly", 9), ("monthly", 15)):
         (tmp_path / kind).mkdir()
         for i in range(count):
-            (tmp_path / kind / f"aios-2026-{1 + i // 28:02d}-{1 + i % 28:02d}.sql.gz").write_text("x")
+            (tmp_path / kind / f"aios-2026-{1 + i // 28:02d}-{1 + i % 28:02d}.sql.gz").write_text(
+                "x"
+            )
     (tmp_path / "daily" / "notes.txt").write_text("not a backup")
     done = run_backup_script(tmp_path, "prune")
     assert done.returncode == 0, done.stderr
-    kept = {k: sorted(p.name for p in (tmp_path / k).iterdir()) for k in ("daily", "weekly", "monthly")}
-    assert len([n for n in kept["daily"] if n.endswith(".gz")]) == 7 and "notes.txt" in kept["daily"]
+    kept = {
+        k: sorted(p.name for p in (tmp_path / k).iterdir()) for k in ("daily", "weekly", "monthly")
+    }
+    assert (
+        len([n for n in kept["daily"] if n.endswith(".gz")]) == 7 and "notes.txt" in kept["daily"]
+    )
     assert kept["daily"][0] == "aios-2026-01-06.sql.gz"  # the oldest five went
     assert len(kept["weekly"]) == 4 and len(kept["monthly"]) == 12
 
@@ -235,7 +277,9 @@ def test_backup_failure_keeps_no_partial_file(tmp_path: Path) -> None:
     (bin_dir / "pg_dump").chmod(0o755)
     out = tmp_path / "out"
     done = subprocess.run(
-        ["sh", str(K8S / "backup.sh"), "once"], capture_output=True, text=True,
+        ["sh", str(K8S / "backup.sh"), "once"],
+        capture_output=True,
+        text=True,
         env={"PATH": f"{bin_dir}:{os.environ['PATH']}", "BACKUP_DIR": str(out)},
     )
     assert done.returncode != 0 and "FAILED" in done.stdout

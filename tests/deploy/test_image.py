@@ -69,8 +69,16 @@ def image_files(tag: str) -> dict[str, bytes]:
 
 def test_dockerignore_keeps_secrets_out_of_the_context(context: Path) -> None:
     (context / "Dockerfile.context").write_text("FROM scratch\nCOPY . /ctx/\n")
-    docker("build", "-q", "-f", str(context / "Dockerfile.context"), "-t", CONTEXT_TAG,
-           str(context), env={"DOCKER_BUILDKIT": "0"})
+    docker(
+        "build",
+        "-q",
+        "-f",
+        str(context / "Dockerfile.context"),
+        "-t",
+        CONTEXT_TAG,
+        str(context),
+        env={"DOCKER_BUILDKIT": "0"},
+    )
     files = image_files(CONTEXT_TAG)
     assert "ctx/server/__init__.py" in files and "ctx/deploy/Dockerfile" in files
     leaked = [name for name, data in files.items() if CANARY.encode() in data]
@@ -81,25 +89,54 @@ def test_dockerignore_keeps_secrets_out_of_the_context(context: Path) -> None:
 
 def test_image_has_no_secret_and_runs_as_non_root(context: Path) -> None:
     done = subprocess.run(
-        ["docker", "build", "-q", "-f", str(context / "deploy" / "Dockerfile"), "-t", TAG,
-         "--build-arg", f"PYTHON_IMAGE={PY_IMAGE}", "--build-arg", "PIP_NO_INDEX=1", str(context)],
-        capture_output=True, text=True, env={**os.environ, "DOCKER_BUILDKIT": "0"},
+        [
+            "docker",
+            "build",
+            "-q",
+            "-f",
+            str(context / "deploy" / "Dockerfile"),
+            "-t",
+            TAG,
+            "--build-arg",
+            f"PYTHON_IMAGE={PY_IMAGE}",
+            "--build-arg",
+            "PIP_NO_INDEX=1",
+            str(context),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DOCKER_BUILDKIT": "0"},
     )
     assert done.returncode == 0, done.stderr
     files = image_files(TAG)
     assert not [name for name, data in files.items() if CANARY.encode() in data]
     assert not any(name.endswith("/pip/__init__.py") for name in files), "no pip in the runtime"
     assert not any("/.cache/" in name for name in files), "no caches"
-    config = docker("image", "inspect", "-f",
-                    "{{.Config.User}}|{{json .Config.Healthcheck.Test}}|{{json .Config.Labels}}", TAG)
+    config = docker(
+        "image",
+        "inspect",
+        "-f",
+        "{{.Config.User}}|{{json .Config.Healthcheck.Test}}|{{json .Config.Labels}}",
+        TAG,
+    )
     user, health, labels = config.stdout.strip().split("|", 2)
     assert user and not user.startswith(("0", "root"))
     assert "/app/healthcheck.py" in health
-    for label in ("org.opencontainers.image.title", "org.opencontainers.image.revision",
-                  "org.opencontainers.image.version"):
+    for label in (
+        "org.opencontainers.image.title",
+        "org.opencontainers.image.revision",
+        "org.opencontainers.image.version",
+    ):
         assert label in labels
-    whoami = docker("run", "--rm", "--entrypoint", "python", TAG, "-c",
-                    "import os, shutil; print(os.getuid(), shutil.which('gcc'), shutil.which('pip'))")
+    whoami = docker(
+        "run",
+        "--rm",
+        "--entrypoint",
+        "python",
+        TAG,
+        "-c",
+        "import os, shutil; print(os.getuid(), shutil.which('gcc'), shutil.which('pip'))",
+    )
     assert whoami.stdout.split() == ["10001", "None", "None"]
 
 
@@ -118,13 +155,30 @@ def test_sigterm_lets_requests_in_flight_finish(context: Path, tmp_path: Path) -
     (tmp_path / "slow.py").chmod(0o644)
     name = "devkit-test-graceful"
     docker("rm", "-f", name, check=False)
-    docker("run", "-d", "--name", name, "-p", "127.0.0.1::5000", "-v", f"{tmp_path}:/slow:ro",
-           "-e", "PYTHONPATH=/slow", "aios-api:test-1",
-           "gunicorn", "-c", "/app/gunicorn.conf.py", "slow:app")
+    docker(
+        "run",
+        "-d",
+        "--name",
+        name,
+        "-p",
+        "127.0.0.1::5000",
+        "-v",
+        f"{tmp_path}:/slow:ro",
+        "-e",
+        "PYTHONPATH=/slow",
+        "aios-api:test-1",
+        "gunicorn",
+        "-c",
+        "/app/gunicorn.conf.py",
+        "slow:app",
+    )
     try:
         port = docker("port", name, "5000").stdout.strip().splitlines()[0].rsplit(":", 1)[1]
-        wait_for(lambda: "Booting worker" in docker("logs", name).stderr, timeout=60,
-                 what="gunicorn to boot")
+        wait_for(
+            lambda: "Booting worker" in docker("logs", name).stderr,
+            timeout=60,
+            what="gunicorn to boot",
+        )
         result: dict[str, object] = {}
 
         def request() -> None:
@@ -135,8 +189,12 @@ def test_sigterm_lets_requests_in_flight_finish(context: Path, tmp_path: Path) -
 
         thread = threading.Thread(target=request)
         thread.start()
-        wait_for(lambda: docker("exec", name, "ls", "/tmp/started", check=False).returncode == 0,
-                 timeout=20, interval=0.05, what="the request to be in flight")
+        wait_for(
+            lambda: docker("exec", name, "ls", "/tmp/started", check=False).returncode == 0,
+            timeout=20,
+            interval=0.05,
+            what="the request to be in flight",
+        )
         docker("stop", "-t", "25", name)  # SIGTERM; SIGKILL only after 25 s
         thread.join(timeout=30)
         response = result.get("response")

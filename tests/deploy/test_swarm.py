@@ -41,8 +41,13 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 STACK = "aiostest"
 API = f"{STACK}_api"
 IMAGE_V1, IMAGE_V2, IMAGE_BROKEN = "aios-api:test-1", "aios-api:test-2", "aios-api:test-broken"
-SECRET_NAMES = ("aios_database_url", "aios_jwt_secret", "aios_postgres_password",
-                "aios_tls_crt", "aios_tls_key")
+SECRET_NAMES = (
+    "aios_database_url",
+    "aios_jwt_secret",
+    "aios_postgres_password",
+    "aios_tls_crt",
+    "aios_tls_key",
+)
 NODE_LABEL = "devkit.test-swarm"
 FIGURES: dict[str, str] = {}
 
@@ -69,8 +74,10 @@ def own_swarm() -> bool:
     if swarm_state() == "active":
         labels = docker("node", "inspect", "self", "--format", "{{json .Spec.Labels}}").stdout
         if NODE_LABEL not in labels:
-            pytest.skip("this engine is part of a swarm these tests did not create: use a "
-                        "private engine (scripts/docker-engine start)")
+            pytest.skip(
+                "this engine is part of a swarm these tests did not create: use a "
+                "private engine (scripts/docker-engine start)"
+            )
         return False
     docker("swarm", "init", "--advertise-addr", "127.0.0.1")
     node = docker("info", "--format", "{{.Swarm.NodeID}}").stdout.strip()
@@ -99,8 +106,16 @@ def create_secrets(tmp: Path) -> None:
 
 
 def service_tasks(service: str) -> list[dict]:
-    out = docker("service", "ps", service, "--filter", "desired-state=running",
-                 "--format", "{{json .}}", "--no-trunc").stdout
+    out = docker(
+        "service",
+        "ps",
+        service,
+        "--filter",
+        "desired-state=running",
+        "--format",
+        "{{json .}}",
+        "--no-trunc",
+    ).stdout
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
@@ -109,17 +124,26 @@ def running_images(service: str) -> list[str]:
 
 
 def containers(service: str) -> list[str]:
-    out = docker("ps", "-q", "--no-trunc", "--filter",
-                 f"label=com.docker.swarm.service.name={service}").stdout
+    out = docker(
+        "ps", "-q", "--no-trunc", "--filter", f"label=com.docker.swarm.service.name={service}"
+    ).stdout
     return out.split()
 
 
 def explain(service: str) -> str:
     """What Swarm says about a service: for failure messages."""
-    tasks = docker("service", "ps", service, "--no-trunc", "--format",
-                   "{{.Name}} {{.Image}} {{.DesiredState}} {{.CurrentState}} {{.Error}}",
-                   check=False).stdout
-    update = docker("service", "inspect", "-f", "{{json .UpdateStatus}}", service, check=False).stdout
+    tasks = docker(
+        "service",
+        "ps",
+        service,
+        "--no-trunc",
+        "--format",
+        "{{.Name}} {{.Image}} {{.DesiredState}} {{.CurrentState}} {{.Error}}",
+        check=False,
+    ).stdout
+    update = docker(
+        "service", "inspect", "-f", "{{json .UpdateStatus}}", service, check=False
+    ).stdout
     return f"update status: {update.strip()}\ntasks:\n{tasks}"
 
 
@@ -148,10 +172,22 @@ def status_ok(url: str) -> bool:
 
 def remove_stack(volumes: bool = True) -> None:
     docker("stack", "rm", STACK, check=False)
-    wait_for(lambda: not docker("ps", "-aq", "--filter", f"label=com.docker.stack.namespace={STACK}").stdout.strip(),
-             timeout=120, interval=0.5, what="the stack's containers to go")
-    wait_for(lambda: f"{STACK}_backend" not in docker("network", "ls", "--format", "{{.Name}}").stdout,
-             timeout=60, interval=0.5, what="the stack's network to go")
+    wait_for(
+        lambda: (
+            not docker(
+                "ps", "-aq", "--filter", f"label=com.docker.stack.namespace={STACK}"
+            ).stdout.strip()
+        ),
+        timeout=120,
+        interval=0.5,
+        what="the stack's containers to go",
+    )
+    wait_for(
+        lambda: f"{STACK}_backend" not in docker("network", "ls", "--format", "{{.Name}}").stdout,
+        timeout=60,
+        interval=0.5,
+        what="the stack's network to go",
+    )
     if volumes:
         for volume in (f"{STACK}_pgdata", f"{STACK}_backups"):
             docker("volume", "rm", "-f", volume, check=False)
@@ -166,21 +202,41 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("swarm")
     https_port, http_port = free_port(), free_port()
     env = {
-        "API_IMAGE": IMAGE_V1, "NGINX_IMAGE": NGINX_IMAGE, "POSTGRES_IMAGE": PG_IMAGE,
-        "HTTPS_PORT": str(https_port), "HTTP_PORT": str(http_port),
-        "API_HEALTH_INTERVAL": "3s", "API_UPDATE_DELAY": "1s", "API_UPDATE_MONITOR": "5s",
-        "GUNICORN_WORKERS": "1", "BACKUP_ON_START": "1",
+        "API_IMAGE": IMAGE_V1,
+        "NGINX_IMAGE": NGINX_IMAGE,
+        "POSTGRES_IMAGE": PG_IMAGE,
+        "HTTPS_PORT": str(https_port),
+        "HTTP_PORT": str(http_port),
+        "API_HEALTH_INTERVAL": "3s",
+        "API_UPDATE_DELAY": "1s",
+        "API_UPDATE_MONITOR": "5s",
+        "GUNICORN_WORKERS": "1",
+        "BACKUP_ON_START": "1",
     }
     try:
         remove_stack()  # a previous run's leftovers
         create_secrets(tmp)
         started = time.monotonic()
-        docker("stack", "deploy", "--resolve-image", "never", "-c",
-               str(ROOT / "deploy" / "stack.yml"), STACK, env=env)
+        docker(
+            "stack",
+            "deploy",
+            "--resolve-image",
+            "never",
+            "-c",
+            str(ROOT / "deploy" / "stack.yml"),
+            STACK,
+            env=env,
+        )
         https = f"https://127.0.0.1:{https_port}"
-        wait_for(lambda: len(running_images(API)) == 3 and status_ok(https), timeout=240,
-                 interval=0.5, what="3 healthy api tasks answering through nginx")
-        FIGURES["deploy -> 3 healthy api tasks through nginx"] = f"{time.monotonic() - started:.1f} s"
+        wait_for(
+            lambda: len(running_images(API)) == 3 and status_ok(https),
+            timeout=240,
+            interval=0.5,
+            what="3 healthy api tasks answering through nginx",
+        )
+        FIGURES["deploy -> 3 healthy api tasks through nginx"] = (
+            f"{time.monotonic() - started:.1f} s"
+        )
         yield Stack(https=https, http=f"http://127.0.0.1:{http_port}", env=env)
     finally:
         remove_stack()
@@ -211,8 +267,9 @@ def test_register_login_notes_flow(stack: Stack) -> None:
         assert login.status_code == 200
         stack.token = login.json()["token"]
         auth = {"Authorization": f"Bearer {stack.token}"}
-        created = client.post("/api/v1/notes", json={"title": "kept", "body": "across faults"},
-                              headers=auth)
+        created = client.post(
+            "/api/v1/notes", json={"title": "kept", "body": "across faults"}, headers=auth
+        )
         assert created.status_code == 201, created.text
         stack.notes.append(created.json()["id"])
         listed = client.get("/api/v1/notes", headers=auth).json()
@@ -228,15 +285,20 @@ def test_register_login_notes_flow(stack: Stack) -> None:
 
 
 def service_log_lines(service: str) -> list[str]:
-    return docker("service", "logs", "--raw", service, timeout=60).stdout.splitlines() + \
-        docker("service", "logs", "--raw", service, timeout=60).stderr.splitlines()
+    return (
+        docker("service", "logs", "--raw", service, timeout=60).stdout.splitlines()
+        + docker("service", "logs", "--raw", service, timeout=60).stderr.splitlines()
+    )
 
 
 def test_client_address_reaches_the_api_access_log(stack: Stack) -> None:
     rid = uuid.uuid4().hex
     spoofed = "203.0.113.99"
-    response = httpx.get(stack.https + "/status", verify=False,
-                         headers={"X-Request-ID": rid, "X-Forwarded-For": spoofed})
+    response = httpx.get(
+        stack.https + "/status",
+        verify=False,
+        headers={"X-Request-ID": rid, "X-Forwarded-For": spoofed},
+    )
     assert response.status_code == 200
 
     def api_entry() -> dict | None:
@@ -253,16 +315,24 @@ def test_client_address_reaches_the_api_access_log(stack: Stack) -> None:
 
     entry = wait_for(api_entry, timeout=30, interval=0.5, what="the API's access line")
     seen_by_nginx = wait_for(nginx_addr, timeout=30, interval=0.5, what="nginx's access line")
-    nginx_ips = docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
-                       *containers(f"{STACK}_nginx")).stdout.split()
+    nginx_ips = docker(
+        "inspect",
+        "-f",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+        *containers(f"{STACK}_nginx"),
+    ).stdout.split()
     assert entry["remote_addr"] == seen_by_nginx  # the client nginx saw, not nginx
     assert entry["remote_addr"] != spoofed and entry["remote_addr"] not in nginx_ips
 
 
 def test_three_api_tasks_and_devkit_status(stack: Stack) -> None:
     assert running_images(API) == [IMAGE_V1] * 3
-    done = subprocess.run([sys.executable, "-m", "devkit", "deploy", "swarm", "status",
-                           "--stack", STACK], capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "devkit", "deploy", "swarm", "status", "--stack", STACK],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{API}" in done.stdout and "3/3" in done.stdout
 
@@ -286,8 +356,12 @@ def update_state() -> str:
 
 
 def fault_loop(stack: Stack, **kwargs: object) -> LoadLoop:
-    return LoadLoop(stack.https, paths=("/status", "/api/v1/notes"),
-                    headers={"Authorization": f"Bearer {stack.token}"}, **kwargs)  # type: ignore[arg-type]
+    return LoadLoop(
+        stack.https,
+        paths=("/status", "/api/v1/notes"),
+        headers={"Authorization": f"Bearer {stack.token}"},
+        **kwargs,
+    )  # type: ignore[arg-type]
 
 
 def test_kill_one_api_container(stack: Stack) -> None:
@@ -295,8 +369,12 @@ def test_kill_one_api_container(stack: Stack) -> None:
         wait_for(lambda: loop.total >= 20, timeout=60, what="the loop to warm up")
         victim = containers(API)[0]
         docker("kill", "-s", "KILL", victim)
-        wait_for(lambda: victim not in containers(API) and len(running_images(API)) == 3,
-                 timeout=120, interval=0.5, what="the killed task to be replaced")
+        wait_for(
+            lambda: victim not in containers(API) and len(running_images(API)) == 3,
+            timeout=120,
+            interval=0.5,
+            what="the killed task to be replaced",
+        )
         mark = loop.total
         wait_for(lambda: loop.total >= mark + 20, timeout=60, what="requests after the recovery")
     FIGURES["kill -9 one api container"] = loop.summary()
@@ -307,8 +385,12 @@ def test_rolling_update_to_a_new_tag(stack: Stack) -> None:
     with fault_loop(stack) as loop:
         wait_for(lambda: loop.total >= 20, timeout=60, what="the loop to warm up")
         docker("service", "update", "--detach=true", "--no-resolve-image", "--image", IMAGE_V2, API)
-        wait_service(lambda: running_images(API) == [IMAGE_V2] * 3
-                     and update_state() == "completed", API, 240, "the rolling update to finish")
+        wait_service(
+            lambda: running_images(API) == [IMAGE_V2] * 3 and update_state() == "completed",
+            API,
+            240,
+            "the rolling update to finish",
+        )
     FIGURES["rolling update (docker service update --image)"] = loop.summary()
     assert loop.failures == 0, f"{loop.summary()}\n{nginx_errors()}\n{explain(API)}"
 
@@ -322,14 +404,16 @@ def test_failing_image_is_rolled_back(stack: Stack) -> None:
         "    def do_GET(self): self.send_error(500)\\n"
         "h.HTTPServer(('', 5000), H).serve_forever()\"]\n"
     )
-    docker("build", "-q", "-t", IMAGE_BROKEN, "-", input_text=broken,
-           env={"DOCKER_BUILDKIT": "0"})
+    docker("build", "-q", "-t", IMAGE_BROKEN, "-", input_text=broken, env={"DOCKER_BUILDKIT": "0"})
     with fault_loop(stack) as loop:
         wait_for(lambda: loop.total >= 20, timeout=60, what="the loop to warm up")
-        docker("service", "update", "--detach=true", "--no-resolve-image", "--image", IMAGE_BROKEN, API)
+        docker(
+            "service", "update", "--detach=true", "--no-resolve-image", "--image", IMAGE_BROKEN, API
+        )
         wait_service(lambda: update_state() == "rollback_completed", API, 240, "the rollback")
-        wait_service(lambda: running_images(API) == [IMAGE_V2] * 3, API, 120,
-                     "3 tasks on the previous image")
+        wait_service(
+            lambda: running_images(API) == [IMAGE_V2] * 3, API, 120, "3 tasks on the previous image"
+        )
     FIGURES["update to an image whose /status fails (rolled back)"] = loop.summary()
     assert loop.failures == 0, f"{loop.summary()}\n{nginx_errors()}\n{explain(API)}"
     spec = docker("service", "inspect", "-f", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", API)
@@ -345,13 +429,19 @@ def test_postgres_killed_api_answers_503_then_recovers(stack: Stack) -> None:
         docker("kill", "-s", "KILL", victim)
         wait_for(lambda: loop.statuses[503] > 0, timeout=60, interval=0.1, what="a 503")
         first_503 = next(t for t, s in loop.timeline if s == 503)
-        wait_for(lambda: any(s == 200 and t > first_503 for t, s in loop.timeline[-50:]),
-                 timeout=120, interval=0.2, what="/status 200 again")
+        wait_for(
+            lambda: any(s == 200 and t > first_503 for t, s in loop.timeline[-50:]),
+            timeout=120,
+            interval=0.2,
+            what="/status 200 again",
+        )
     recovered = next(t for t, s in loop.timeline if s == 200 and t > first_503)
     FIGURES["PostgreSQL task killed"] = (
         f"{loop.summary()}; 503 for {recovered - first_503:.1f} s, then 200"
     )
-    assert loop.failures == 0, f"{loop.summary()}\n{nginx_errors()}\n{explain(API)}"  # only 200 and 503: no 502, no timeout
+    assert loop.failures == 0, (
+        f"{loop.summary()}\n{nginx_errors()}\n{explain(API)}"
+    )  # only 200 and 503: no 502, no timeout
     with stack.client() as client:
         notes = client.get("/api/v1/notes", headers=auth)
         assert notes.status_code == 200 and "across faults" in notes.text
