@@ -8,6 +8,7 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -19,7 +20,8 @@ import pytest
 from tests.deploy.engine import PY_IMAGE, ROOT, build_images, docker, require_engine
 from tests.support.wait import wait_for
 
-pytestmark = pytest.mark.docker
+# the module setup may build the images (minutes on a fresh machine)
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
 CANARY = "canary-secret-7f3d9a1c"
 TAG = "aios-api:test-canary"
@@ -205,3 +207,17 @@ def test_sigterm_lets_requests_in_flight_finish(context: Path, tmp_path: Path) -
         assert state == "0"  # exited by itself, not killed
     finally:
         docker("rm", "-f", name, check=False)
+
+
+def test_devkit_swarm_up_explains_what_is_missing(context: Path) -> None:
+    """Not a swarm (or no secrets yet): one error and the command that fixes it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "devkit", "deploy", "swarm", "up", "--stack", "devkit-test-none"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "not part of a swarm" in done.stderr or "secrets that do not exist" in done.stderr
+    assert "fix: " in done.stderr

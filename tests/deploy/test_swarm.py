@@ -36,7 +36,8 @@ from tests.deploy.test_deploy_files import make_cert
 from tests.support.ports import free_port
 from tests.support.wait import wait_for
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+# setup builds the images and deploys the stack: longer than the default per-test timeout
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
 
 STACK = "aiostest"
 API = f"{STACK}_api"
