@@ -346,10 +346,15 @@ def test_backup_service_writes_a_gzipped_dump(stack: Stack) -> None:
         ids = containers(f"{STACK}_backup")
         return bool(ids) and docker("exec", ids[0], "ls", path, check=False).returncode == 0
 
+    # the backup taken when the service started (the database may have been empty then) ...
     wait_for(written, timeout=120, interval=1, what=f"{path} in the backup volume")
     backup = containers(f"{STACK}_backup")[0]
+    # ... and one now, by the same script in the same container, with the flow's data in it
+    again = docker("exec", backup, "/bin/sh", "/usr/local/bin/aios-backup", "once")
+    assert f"wrote {path}" in again.stdout
     dump = docker("exec", backup, "gzip", "-dc", path).stdout
     assert "CREATE TABLE public.notes" in dump and "PostgreSQL database dump complete" in dump
+    assert "across faults" in dump  # the note test_register_login_notes_flow committed
 
 
 def update_state() -> str:
