@@ -16,7 +16,18 @@ from server.prefixes import ALIAS_PREFIX, API_PREFIX
 
 
 def create_app(config: Config | None = None) -> Flask:
-    from server import auth, db, errors, logs, metrics, notes, openapi, status, version_gate
+    from server import (
+        auth,
+        db,
+        errors,
+        logs,
+        metrics,
+        notes,
+        openapi,
+        ratelimit,
+        status,
+        version_gate,
+    )
     from server.errors import ApiError
 
     if config is None:
@@ -27,7 +38,18 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["TESTING"] = config.app_env == "test"
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    app_logs = logs.init_app(app, config.log_dir, config.log_level, config.app_env)
+    if config.proxy_hops:
+        # behind nginx/an ingress: the client's address and scheme come from the
+        # X-Forwarded-For/-Proto entries the last PROXY_HOPS proxies appended (never from
+        # what a client sent itself)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = config.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    app_logs = logs.init_app(app, config)
+    ratelimit.init_app(
+        app, config.login_limit_address, config.login_limit_username, config.rate_limit_storage
+    )
     database = db.init_app(app, config.database_url, config.db_pool_min, config.db_pool_max)
     metrics.init_app(app, database)
     errors.register(app)

@@ -23,6 +23,7 @@ from server.config import current_config
 from server.errors import ApiError
 from server.models import USERNAME_PATTERN, Credentials, LoginRequest, parse_body
 from server.validation import BIGINT_MAX
+from server.ratelimit import limit_failed_logins
 
 bp = Blueprint("auth", __name__)
 
@@ -136,6 +137,7 @@ def register() -> Any:
 
 
 @bp.post("/auth/login")
+@limit_failed_logins
 def login() -> Any:
     # Shape checks only: length/charset rules are not revealed at login.
     body = parse_body(LoginRequest)

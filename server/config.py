@@ -36,6 +36,9 @@ KNOWN_WEAK_SECRETS = frozenset(
     }
 )
 VERSION_RE = re.compile(r"^\s*v?(\d+(?:\.\d+)*)")
+# Variables that may come from a file instead (Docker/Kubernetes secrets): NAME_FILE=/run/secrets/x
+FILE_VARIABLES = ("DATABASE_URL", "JWT_SECRET")
+LOG_STDOUT_MODES = ("json", "readable", "off")
 SECRET_FIX = (
     "set JWT_SECRET in .env to at least 32 random characters "
     "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
@@ -59,10 +62,23 @@ class Config:
     max_body_bytes: int = 1024 * 1024
     db_pool_min: int = 1
     db_pool_max: int = 10
+    # X-Forwarded-For/-Proto are trusted from this many proxies in front (0 = none: direct)
+    proxy_hops: int = 0
+    # size-based rotation of combined.log / error.log: bytes per file, rotated files kept
+    log_max_bytes: int = 10 * 1024 * 1024
+    log_backup_count: int = 5
+    # stdout log lines: "" = by APP_ENV (readable in development, JSON in production)
+    log_stdout: str = ""
+    # failed logins allowed per client address / per username ("" = no limit); None = by APP_ENV
+    login_limit_address: str = ""
+    login_limit_username: str = ""
+    rate_limit_storage: str = "memory://"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
         """Read and check every variable; raise ConfigError for the first bad one."""
+
+        env = resolve_file_variables(env)
 
         def get(name: str) -> str:
             return (env.get(name) or "").strip()
@@ -121,7 +137,64 @@ class Config:
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 1024 * 1024, low=1, high=1 << 34),
             db_pool_min=pool_min,
             db_pool_max=pool_max,
+            proxy_hops=_int(env, "PROXY_HOPS", 0, low=0, high=10),
+            log_max_bytes=_int(env, "LOG_MAX_BYTES", 10 * 1024 * 1024, low=1024, high=1 << 40),
+            log_backup_count=_int(env, "LOG_BACKUP_COUNT", 5, low=1, high=1000),
+            log_stdout=_choice(env, "LOG_STDOUT", LOG_STDOUT_MODES),
+            login_limit_address=_limit(env, "LOGIN_LIMIT_PER_ADDRESS", app_env, "20/minute"),
+            login_limit_username=_limit(env, "LOGIN_LIMIT_PER_USERNAME", app_env, "5/minute"),
+            rate_limit_storage=get("RATE_LIMIT_STORAGE") or "memory://",
         )
+
+
+def resolve_file_variables(env: Mapping[str, str]) -> Mapping[str, str]:
+    """NAME_FILE=/run/secrets/name -> NAME=<the file's content>, for the secrets that Docker and
+    Kubernetes mount as files. Setting both NAME and NAME_FILE is an error (which one wins?)."""
+    resolved = dict(env)
+    for name in FILE_VARIABLES:
+        path = (env.get(f"{name}_FILE") or "").strip()
+        if not path:
+            continue
+        if (env.get(name) or "").strip():
+            raise ConfigError(
+                f"both {name} and {name}_FILE are set: keep one ({name}_FILE for secrets "
+                "mounted as files, e.g. /run/secrets/...)"
+            )
+        try:
+            resolved[name] = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"{name}_FILE={path} cannot be read ({exc.strerror or exc}): mount the secret "
+                f"there or set {name}_FILE to the file that holds it"
+            ) from None
+    return resolved
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = (env.get(name) or "").strip().lower()
+    if raw and raw not in choices:
+        raise ConfigError(f"{name}={raw!r} is not valid: use one of " + ", ".join(choices))
+    return raw
+
+
+def _limit(env: Mapping[str, str], name: str, app_env: str, production_default: str) -> str:
+    """A rate limit such as '5/minute' or '10 per 5 minutes;100/day'; 'off' = no limit.
+    Unset: on in production, off elsewhere (tests and development log in often)."""
+    raw = (env.get(name) or "").strip()
+    if raw.lower() in ("off", "none", "0"):
+        return ""
+    if not raw:
+        return production_default if app_env == "production" else ""
+    from limits import parse_many
+
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name}={raw!r} is not a rate limit: use e.g. '5/minute' or '10 per 5 minutes', "
+            "or 'off'"
+        ) from None
+    return raw
 
 
 def check_production_secret(secret: str) -> None:

@@ -1,5 +1,9 @@
 """Logging: JSON lines to LOG_DIR/combined.log and LOG_DIR/error.log, readable console lines in
-development, and one access line per request carrying its request id.
+development, and one access line per request carrying its request id and client address.
+
+The files rotate by size (LOG_MAX_BYTES, LOG_BACKUP_COUNT files kept), so they cannot fill a
+disk. concurrent-log-handler does the rotation under a file lock: gunicorn's workers write the
+same files, and a plain RotatingFileHandler in each would rotate over the others' writes.
 
 Each app gets its own Logger object outside the logging tree, so several apps in one process
 (tests) write to their own files without sharing global handlers.
@@ -14,11 +18,14 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime
-from logging.handlers import WatchedFileHandler
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from concurrent_log_handler import ConcurrentRotatingFileHandler
 from flask import Flask, Response, g, request
+
+if TYPE_CHECKING:
+    from server.config import Config
 
 EXTENSION = "aios_logs"
 HEALTH_CHECK_HEADER = "X-Health-Check"  # set by devkit's (and other) health probes
@@ -83,7 +90,14 @@ class QuietRepeats(logging.Filter):
 
 
 class AppLogs:
-    def __init__(self, log_dir: Path, level: str, console: str | None) -> None:
+    def __init__(
+        self,
+        log_dir: Path,
+        level: str,
+        console: str | None,
+        max_bytes: int = 10 * 1024 * 1024,
+        backup_count: int = 5,
+    ) -> None:
         global _counter
         _counter += 1
         self.logger = logging.Logger(f"aios.api.{_counter}", level)
@@ -91,9 +105,9 @@ class AppLogs:
         self.handlers: list[logging.Handler] = []
         self.attached: list[str] = []
         log_dir.mkdir(parents=True, exist_ok=True)
-        combined = WatchedFileHandler(log_dir / "combined.log", encoding="utf-8")
+        combined = rotating_file(log_dir / "combined.log", max_bytes, backup_count)
         combined.setFormatter(JsonFormatter())
-        errors = WatchedFileHandler(log_dir / "error.log", encoding="utf-8")
+        errors = rotating_file(log_dir / "error.log", max_bytes, backup_count)
         errors.setLevel(logging.ERROR)
         errors.setFormatter(JsonFormatter())
         self.handlers += [combined, errors]
@@ -132,13 +146,29 @@ class AppLogs:
             handler.close()
 
 
-def console_mode(app_env: str) -> str | None:
-    """Readable lines in development, JSON on stdout in production, files only in tests."""
+def rotating_file(path: Path, max_bytes: int, backup_count: int) -> logging.Handler:
+    """A size-rotated log file safe to share between processes (path, path.1 ... path.N)."""
+    return ConcurrentRotatingFileHandler(
+        str(path), maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8"
+    )
+
+
+def console_mode(app_env: str, log_stdout: str = "") -> str | None:
+    """Readable lines in development, JSON on stdout in production, files only in tests;
+    LOG_STDOUT=json|readable|off overrides (containers: json, collected by the engine)."""
+    if log_stdout:
+        return None if log_stdout == "off" else log_stdout
     return {"development": "readable", "production": "json"}.get(app_env)
 
 
-def init_app(app: Flask, log_dir: Path, level: str, app_env: str) -> AppLogs:
-    logs = AppLogs(log_dir, level, console_mode(app_env))
+def init_app(app: Flask, config: Config) -> AppLogs:
+    logs = AppLogs(
+        config.log_dir,
+        config.log_level,
+        console_mode(config.app_env, config.log_stdout),
+        config.log_max_bytes,
+        config.log_backup_count,
+    )
     app.extensions[EXTENSION] = logs
 
     @app.before_request
@@ -162,7 +192,8 @@ def init_app(app: Flask, log_dir: Path, level: str, app_env: str) -> AppLogs:
             level = logging.DEBUG  # an orchestrator's probe every few seconds: not news
         logs.logger.log(
             level,
-            "%s %s %s %sms",
+            "%s %s %s %s %sms",
+            request.remote_addr or "-",
             request.method,
             request.path,
             status,
@@ -170,6 +201,7 @@ def init_app(app: Flask, log_dir: Path, level: str, app_env: str) -> AppLogs:
             extra={
                 "fields": {
                     "type": "access",
+                    "remote_addr": request.remote_addr,
                     "method": request.method,
                     "path": request.path,
                     "status": status,

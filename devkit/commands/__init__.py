@@ -21,4 +21,5 @@ COMMANDS = {
     "doctor": "check Python, Node, Docker/PostgreSQL, .env, ports, disk, LAN, backups",
     "bench": "the seed's load test (ab -n 1000 -c 10 on /api/notes) with its pass marks",
     "verify": "the seed's production checklist against a deployed URL (TLS, redirect, login...)",
+    "deploy": "production: build the API image, run the Swarm stack, print secret commands",
 }
