@@ -28,3 +28,9 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # gunicorn >= 26's control socket lives under $HOME, which the image's user has none of
 control_socket_disable = True
+
+# /metrics adds up every worker's values (prometheus_client's multiprocess mode, see
+# server/gunicorn_conf.py for the hooks). The folder is in memory: it works with a read-only root
+# filesystem and starts empty with each container.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/dev/shm/aios-metrics")
+from server.gunicorn_conf import child_exit, on_starting  # noqa: E402,F401 - gunicorn hooks

@@ -22,8 +22,8 @@ from server import db
 from server.config import current_config
 from server.errors import ApiError
 from server.models import USERNAME_PATTERN, Credentials, LoginRequest, parse_body
-from server.validation import BIGINT_MAX
 from server.ratelimit import limit_failed_logins
+from server.validation import BIGINT_MAX
 
 bp = Blueprint("auth", __name__)
 

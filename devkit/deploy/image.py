@@ -77,7 +77,7 @@ def build_wheels(root: Path, python: str = sys.executable) -> None:
             str(wheels),
             "-r",
             str(root / "deploy" / "requirements.txt"),
-            "setuptools>=68",
+            *build_backend(root),
             "wheel",
         ],
         capture_output=True,
@@ -126,3 +126,12 @@ def build_image(
     seconds = time.monotonic() - started
     size = run_docker(["image", "inspect", "-f", "{{.Size}}", tag]).strip()
     return BuildResult(tag=tag, seconds=seconds, size_bytes=int(size or 0))
+
+
+def build_backend(root: Path) -> list[str]:
+    """pyproject.toml's [build-system] requires: the Dockerfile builds the server package with
+    it, so an offline build needs its wheels too."""
+    import tomllib
+
+    with (root / "pyproject.toml").open("rb") as handle:
+        return [str(r) for r in tomllib.load(handle)["build-system"]["requires"]]
