@@ -49,6 +49,14 @@ def _uptime(started: float | None, now: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+def _listeners(open_ports: dict[int, bool]) -> dict[str, int | None]:
+    """The pid listening on each open port (None when it cannot be seen, e.g. Docker's proxy
+    of another user)."""
+    from devkit.host.ports import find_holder
+
+    return {str(port): find_holder(port).pid for port, is_open in open_ports.items() if is_open}
+
+
 def collect(state_dir: Any) -> dict[str, Any]:
     from devkit.core.runstate import find_leftovers, lock_is_held, read_state
 
@@ -72,6 +80,10 @@ def collect(state_dir: Any) -> dict[str, Any]:
                 "detail": entry.get("detail", ""),
                 "backend": entry.get("backend", ""),
                 "pid": entry.get("pid") if alive else None,
+                # the group devkit kills, and who really listens (Metro's node is a grandchild
+                # of the `npx expo start` pid above)
+                "pgid": entry.get("pgid") if running else None,
+                "port_pids": _listeners(open_ports),
                 "container_id": entry.get("container_id"),
                 "ports": ports,
                 "ports_open": {str(p): v for p, v in open_ports.items()},
@@ -80,6 +92,7 @@ def collect(state_dir: Any) -> dict[str, Any]:
                 if running and alive is not False
                 else "-",
                 "restarts": entry.get("restarts", 0),
+                "crashes": entry.get("crashes", 0),
             }
         )
     leftovers = [] if running else [item.component for item in find_leftovers(state_dir)]
@@ -90,6 +103,13 @@ def collect(state_dir: Any) -> dict[str, Any]:
         "components": components if running else [],
         "leftovers": leftovers,
     }
+
+
+def _port_cell(c: dict[str, Any], port: int) -> str:
+    if not c["ports_open"].get(str(port)):
+        return f"{port}(closed)"
+    holder = c["port_pids"].get(str(port))
+    return f"{port}(pid {holder})" if holder and holder != c["pid"] else str(port)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -111,13 +131,9 @@ def run(args: argparse.Namespace) -> int:
     rows = [header]
     for c in report["components"]:
         who = str(c["pid"] or "") or (c["container_id"] or "")[:12] or "-"
-        ports = (
-            ",".join(f"{p}{'' if c['ports_open'].get(str(p)) else '(closed)'}" for p in c["ports"])
-            or "-"
-        )
-        rows.append(
-            (c["name"], c["state"], who, ports, c["uptime"], str(c["restarts"]), c["detail"][:60])
-        )
+        ports = ",".join(_port_cell(c, p) for p in c["ports"]) or "-"
+        restarts = str(c["restarts"]) + (f" ({c['crashes']} crashes)" if c["crashes"] else "")
+        rows.append((c["name"], c["state"], who, ports, c["uptime"], restarts, c["detail"][:60]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     for row in rows:
         print(

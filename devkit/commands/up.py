@@ -120,7 +120,7 @@ def _headless(supervisor, settings: Settings, messages: list[str]) -> int:
     )
     supervisor.subscribe(printer)
     for text in messages:
-        supervisor._log("devkit", text, "devkit")
+        supervisor.announce(text)
     return run_headless(supervisor, on_signal=lambda text: printer.line("devkit", text))
 
 
@@ -129,7 +129,7 @@ def _dashboard(supervisor, messages: list[str]) -> int:
     from devkit.ui.app import run_dashboard
 
     for text in messages:
-        supervisor._log("devkit", text, "devkit")
+        supervisor.announce(text)
     thread = SupervisorThread(supervisor)
     thread.install_signal_handlers()
     thread.start()

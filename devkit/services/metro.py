@@ -17,6 +17,10 @@ from devkit.services.process import CommandService, command_argv
 from devkit.settings.config import Settings
 
 STATUS_TEXT = "packager-status:running"
+# Metro answers /status from the same node process that transforms modules: during a cold
+# bundle build (~15 s for a blank app here) an answer can take seconds. A long timeout and
+# three consecutive failures keep a busy Metro from flapping to unhealthy.
+STATUS_TIMEOUT = 10.0
 
 
 def expo_project_reason(settings: Settings) -> str | None:
@@ -58,7 +62,7 @@ class MetroService(CommandService):
             restart_policy="on-failure",
             required=False,
             probe=HttpProbe(
-                f"http://127.0.0.1:{port}/status", timeout=2.0, expect_body=STATUS_TEXT
+                f"http://127.0.0.1:{port}/status", timeout=STATUS_TIMEOUT, expect_body=STATUS_TEXT
             ),
             ports=(port,),
         )

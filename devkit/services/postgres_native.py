@@ -174,18 +174,9 @@ class NativePostgresService(Service):
 
     # --- cluster --------------------------------------------------------------------------------
     def _log(self, text: str) -> None:
-        """A devkit line; safe from the worker threads initdb runs in."""
-        ctx, loop = self._ctx, self._loop
-        if ctx is None:
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if loop is None or running is loop:
-            ctx.log(text, "devkit")
-        elif not loop.is_closed():
-            loop.call_soon_threadsafe(ctx.log, text, "devkit")
+        """A devkit line; safe from initdb's worker thread (ServiceContext.log is thread-safe)."""
+        if self._ctx is not None:
+            self._ctx.log(text, "devkit")
 
     def ensure_cluster(self) -> bool:
         """Create the cluster when missing; True when it was created now."""
@@ -295,7 +286,7 @@ class NativePostgresService(Service):
         self.child = ChildProcess(
             argv,
             env=env,
-            on_line=lambda text, _s: ctx.log(text, _stream(text)),
+            on_line=lambda text, _s: ctx.log(text, pgcluster.log_stream(text)),
             popen_kwargs=self.run_as.popen_kwargs(),
         )
         try:
@@ -368,11 +359,6 @@ class NativePostgresService(Service):
             except TimeoutError:
                 self._log(f"PostgreSQL did not stop within {timeout:g}s; killing it")
         await child.stop(1.0, sig=signal.SIGKILL)
-
-
-def _stream(line: str) -> str:
-    """PostgreSQL logs everything to stderr; only real problems are shown as errors."""
-    return "stderr" if any(tag in line for tag in ("ERROR:", "FATAL:", "PANIC:")) else "stdout"
 
 
 def _short(exc: BaseException) -> str:

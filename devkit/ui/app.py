@@ -45,6 +45,7 @@ from devkit.ui.format import DEVKIT, LineFilter, Palette
 from devkit.ui.help_screen import HelpScreen
 from devkit.ui.log_view import LogView
 from devkit.ui.messages import EventsReady, FilterApplied, FilterClosed
+from devkit.ui import text as words
 
 FLUSH_INTERVAL = 0.04
 CRASH_TOAST_EVERY = 10.0
@@ -109,6 +110,7 @@ class DashboardApp(App[int]):
         self._unsubscribe: Callable[[], None] | None = None
         self._initial_ids: set[int] = set()
         self._was_paused = False
+        self._said_healthy = False
 
     # --- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -184,12 +186,7 @@ class DashboardApp(App[int]):
             self._handle(event)
         if batch.dropped:
             self.dropped += batch.dropped
-            lines.append(
-                self._devkit_line(
-                    f"{batch.dropped} lines skipped: output came faster than the screen and they "
-                    f"were older than the last {self.max_lines} kept here"
-                )
-            )
+            lines.append(self._devkit_line(words.lines_skipped(batch.dropped, self.max_lines)))
         self.log_view.add(lines)
 
     def _handle(self, event: Event) -> None:
@@ -202,15 +199,16 @@ class DashboardApp(App[int]):
                 severity=SEVERITY.get(event.level, "information"),  # type: ignore[arg-type]
                 markup=False,
             )
-            prefix = {"warning": "warning: ", "error": "error: "}.get(event.level, "")
-            self._say(prefix + event.text)
+            self._say(words.notice(event))
         elif isinstance(event, TargetsChanged):
             self.lan_host = event.lan_host
             self.devices.configure(lan_host=event.lan_host)
             self._refresh_status()
         elif isinstance(event, AllHealthy):
             self.all_healthy = True
-            self._say("all components healthy")
+            # the devices panel always shows the addresses: one line, first time or again
+            self._say(words.ALL_HEALTHY if not self._said_healthy else words.healthy_again())
+            self._said_healthy = True
             self._refresh_status()
         elif isinstance(event, ShutdownProgress):
             self.shutdown_states[event.component] = event.state
@@ -223,12 +221,8 @@ class DashboardApp(App[int]):
         self.table.update_status(status)
         if status.state != State.HEALTHY:
             self.all_healthy = False
-        if event.old != event.new or status.state == State.DISABLED:
-            text = f"{status.name} {event.new}"
-            if status.detail and status.detail not in (str(status.state), "stopping"):
-                text += f": {status.detail}"
-            if status.state == State.HEALTHY and status.url:
-                text += f"  {status.url}"
+        text = words.state_change(event)
+        if text is not None:
             self._say(text)
         if event.new == State.CRASHED and event.old != State.CRASHED:
             self.last_crashed = status.name

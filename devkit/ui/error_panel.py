@@ -1,4 +1,5 @@
-"""Shown while a component is crashed: its last lines of output (e.g. the traceback)."""
+"""Shown while a component is crashed: its last lines of output (e.g. the traceback), labelled
+as an excerpt of what it printed before it exited (not new output)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from devkit.core.events import ComponentStatus
+from devkit.ui import text as words
 
 MAX_LINES = 8
 
@@ -16,9 +18,9 @@ class ErrorPanel(Static):
         if status is None:
             self.display = False
             return
-        self.border_title = Content(
-            f"{status.name} crashed" + (f": {status.detail}" if status.detail else "")
-        )
-        lines = status.last_error[-MAX_LINES:] or ("(no output)",)
-        self.update(Text("\n".join(lines), no_wrap=True, overflow="ellipsis"))
+        self.border_title = Content(words.crash_title(status))
+        body = Text(words.excerpt_label(status) + "\n", style="dim italic", no_wrap=True)
+        body.append("\n".join(words.excerpt(status, MAX_LINES)), style="")
+        body.overflow = "ellipsis"
+        self.update(body)
         self.display = True

@@ -1,0 +1,98 @@
+"""Every line of user-visible text about state changes and notices, for both front ends.
+
+The headless printer (ui/plain.py) and the dashboard (ui/app.py, error panel) word things the
+same way because both take their text from here (as honcho keeps all of it in one Printer).
+No Textual or Rich here: plain strings only (checked by import-linter).
+"""
+
+from __future__ import annotations
+
+from devkit.core.events import ComponentStatus, Notice, State, StateChanged
+
+NOTICE_PREFIX = {"warning": "warning: ", "error": "error: "}
+QUIET_DETAILS = ("stopping",)
+
+
+def state_change(event: StateChanged) -> str | None:
+    """`api healthy  http://...` / `api crashed: exited with code 1; ...`; None when the state
+    itself did not change (a new health detail only)."""
+    status = event.status
+    if event.old == event.new and status.state != State.DISABLED:
+        return None
+    text = f"{status.name} {event.new}"
+    if status.detail and status.detail not in (str(status.state), *QUIET_DETAILS):
+        text += f": {status.detail}"
+    if status.state == State.HEALTHY and status.url:
+        text += f"  {status.url}"
+    return text
+
+
+def notice(event: Notice) -> str:
+    return NOTICE_PREFIX.get(event.level, "") + event.text
+
+
+def excerpt_label(status: ComponentStatus) -> str:
+    """The label above a crashed run's last lines: they are old output, shown again."""
+    return f"last lines of {status.name} before it exited:"
+
+
+def excerpt(status: ComponentStatus, limit: int) -> list[str]:
+    return list(status.last_error[-limit:]) or ["(no output)"]
+
+
+def crash_title(status: ComponentStatus) -> str:
+    return f"{status.name} crashed" + (f": {status.detail}" if status.detail else "")
+
+
+ALL_HEALTHY = "all components healthy"
+
+
+def devices_block(
+    lan_host: str, api_port: int, metro_port: int, api_enabled: bool, metro_enabled: bool
+) -> list[str]:
+    """`all components healthy. Devices reach this computer at:` and one line per device."""
+    from devkit.reach.targets import device_targets
+
+    if not (api_enabled or metro_enabled):
+        return [ALL_HEALTHY]
+    lines = [f"{ALL_HEALTHY}. Devices reach this computer at:"]
+    for target in device_targets(lan_host, api_port, metro_port):
+        api = f"  api {target.api_url}" if api_enabled else ""
+        metro = f"  expo {target.metro_url}" if metro_enabled else ""
+        lines.append(f"  {target.label:<34}{api}{metro}")
+    return lines
+
+
+def healthy_again() -> str:
+    return f"{ALL_HEALTHY} again"
+
+
+def lan_changed(host: str) -> str:
+    return f"LAN address is now {host}"
+
+
+def stopped(exit_code: int) -> str:
+    return "stopped" + (f" (exit code {exit_code})" if exit_code else "")
+
+
+def lines_skipped(count: int, kept: int) -> str:
+    return (
+        f"{count} lines skipped: output came faster than the screen and they "
+        f"were older than the last {kept} kept here"
+    )
+
+
+class SummaryTracker:
+    """The devices block once per `up`, and again only when the LAN address changed since it
+    was last shown; any other recovery gets the one-line `healthy_again()`."""
+
+    def __init__(self) -> None:
+        self.shown_for: str | None = None
+
+    def lines(
+        self, lan_host: str, api_port: int, metro_port: int, api_enabled: bool, metro_enabled: bool
+    ) -> list[str]:
+        if self.shown_for == lan_host:
+            return [healthy_again()]
+        self.shown_for = lan_host
+        return devices_block(lan_host, api_port, metro_port, api_enabled, metro_enabled)
