@@ -486,4 +486,3 @@ def _daemon(name: str, target: Callable[..., None], *args: Any) -> None:
 def _settle(future: asyncio.Future[int], code: int) -> None:
     if not future.done():
         future.set_result(code)
-

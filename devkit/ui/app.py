@@ -36,6 +36,7 @@ from devkit.core.events import (
     Stopped,
     TargetsChanged,
 )
+from devkit.ui import text as words
 from devkit.ui.bridge import EventBridge
 from devkit.ui.components_table import WIDE, ComponentsTable
 from devkit.ui.devices import DevicesPanel
@@ -45,7 +46,6 @@ from devkit.ui.format import DEVKIT, LineFilter, Palette
 from devkit.ui.help_screen import HelpScreen
 from devkit.ui.log_view import LogView
 from devkit.ui.messages import EventsReady, FilterApplied, FilterClosed
-from devkit.ui import text as words
 
 FLUSH_INTERVAL = 0.04
 CRASH_TOAST_EVERY = 10.0

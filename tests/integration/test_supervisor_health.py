@@ -110,8 +110,7 @@ async def test_a_dependency_in_a_crash_loop_is_retried(tmp_path: Path) -> None:
         status = h.status("db")
         assert "not restarted" not in status.detail
         assert any(
-            isinstance(e, StateChanged) and "api depends on it" in e.status.detail
-            for e in h.events
+            isinstance(e, StateChanged) and "api depends on it" in e.status.detail for e in h.events
         )
         assert status.restarts >= 5
 

@@ -17,8 +17,13 @@ from devkit.core.supervisor import Supervisor
 from devkit.services.process import ProcessService
 from devkit.settings.config import ProbeSettings, ProcessSettings
 from tests.integration.supervisor_helpers import Harness, settings
-from tests.support.devkit_proc import Output, alive, devkit, kill_everything_recorded
-from tests.support.devkit_proc import still_alive_after
+from tests.support.devkit_proc import (
+    Output,
+    alive,
+    devkit,
+    kill_everything_recorded,
+    still_alive_after,
+)
 from tests.support.ports import free_port
 from tests.support.wait import wait_for
 
@@ -73,7 +78,7 @@ def test_devkit_up_survives_an_orphan_and_exits_clean(tmp_path: Path) -> None:
     server = f"{sys.executable} -m http.server {port} --bind 127.0.0.1"
     (tmp_path / "pyproject.toml").write_text(
         "[tool.devkit]\n"
-        'components = []\n'
+        "components = []\n"
         "[tool.devkit.processes.web]\n"
         f"command = \"sh -c '{server}; true'\"\n"
         'restart = "always"\n'
