@@ -56,6 +56,9 @@ class Service(ABC):
     # True: a crash before the component was ever healthy in this run (syntax error) is not
     # retried; the service calls request_restart when its inputs change.
     wait_for_change_after_crash: bool = False
+    # True: start waits for the first LAN detection (the address is in its environment, as
+    # Metro's REACT_NATIVE_PACKAGER_HOSTNAME). Others start at once: PostgreSQL must not wait.
+    needs_lan_host: bool = False
     health_interval_starting: float = 0.05
     health_interval_running: float = 2.0
     # The probe contract (devkit.host.health): one health() call may take health_timeout; a

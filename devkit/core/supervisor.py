@@ -370,7 +370,8 @@ class Supervisor:
                 c.wake.clear()
                 await c.wake.wait()
                 continue
-            await self.net.ready()
+            if c.service.needs_lan_host:
+                await self.net.ready()
             await self._wait_for_dependencies(c)
             if not c.wanted:
                 continue

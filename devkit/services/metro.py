@@ -51,6 +51,7 @@ def _shown(settings: Settings, folder) -> str:
 
 class MetroService(CommandService):
     backend = "expo"
+    needs_lan_host = True  # REACT_NATIVE_PACKAGER_HOSTNAME / EXPO_PUBLIC_API_URL
 
     def __init__(self, settings: Settings) -> None:
         port = settings.metro_port

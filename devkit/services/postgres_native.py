@@ -180,8 +180,6 @@ class NativePostgresService(Service):
 
     def ensure_cluster(self) -> bool:
         """Create the cluster when missing; True when it was created now."""
-        import psycopg  # noqa: F401 - warm the import (~0.1 s) off the event loop, for health()
-
         bindir = self.bindir = self.bindir or pgcluster.require_bindir()
         if (self.datadir / "PG_VERSION").is_file():
             if self.run_as.uid is not None and self.datadir.stat().st_uid != self.run_as.uid:
@@ -269,14 +267,18 @@ class NativePostgresService(Service):
             except ProcessLookupError:
                 pass
 
+    def _prepare_datadir(self) -> None:
+        """One worker-thread hop: the cluster exists and no stale server holds it."""
+        self.ensure_cluster()
+        self._clear_stale_pidfile(self.settings.shutdown_timeout)
+
     # --- Service ---------------------------------------------------------------------------------
     async def start(self, ctx: ServiceContext) -> None:
         self._ctx, self._loop = ctx, asyncio.get_running_loop()
         self._db_ready = False
         # the health check needs psycopg (~0.13 s to import): load it while initdb/postgres run
         self._psycopg = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, "psycopg"))
-        await asyncio.to_thread(self.ensure_cluster)
-        await asyncio.to_thread(self._clear_stale_pidfile, self.settings.shutdown_timeout)
+        await asyncio.to_thread(self._prepare_datadir)
         assert self.bindir is not None
         argv = pgcluster.postgres_command(
             self.bindir, self.datadir, self.params.port, self.datadir
