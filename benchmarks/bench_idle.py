@@ -171,8 +171,10 @@ def main() -> int:
         f"  idle CPU, dashboard: {dash:5.2f} %  target < 1 %: "
         f"{'meets' if dash < 1 else 'MISSES'} ({dash / 1:.2f} of it); children {dash_kids:.2f} %"
     )
-    print(f"  idle CPU, headless:  {head:5.2f} %  (dashboard / headless = {dash / head:.1f}x); "
-          f"children {head_kids:.2f} %")
+    print(
+        f"  idle CPU, headless:  {head:5.2f} %  (dashboard / headless = {dash / head:.1f}x); "
+        f"children {head_kids:.2f} %"
+    )
     print(
         f"  RSS with 3 x 12k lines (10k kept each): {rss:6.1f} MB  target < 150 MB: "
         f"{'meets' if rss < 150 else 'MISSES'} ({rss / 150:.2f} of it)"

@@ -324,8 +324,6 @@ class Supervisor:
         for fn in pending:
             fn()
         self.started.set()
-        # httpx costs ~0.14 s to import; health checks need it once children are up
-        threading.Thread(target=_preimport, args=("httpx",), daemon=True).start()
         for name in self.order:
             c = self.components[name]
             c.ctx = self._context(c)
@@ -623,13 +621,6 @@ class Supervisor:
             kill_group(c.service.pid)
         self._change(c, State.STOPPED, "stopped")
         self.bus.publish(ShutdownProgress(c.name, State.STOPPED))
-
-
-def _preimport(module: str) -> None:
-    try:
-        __import__(module)
-    except ImportError:
-        pass
 
 
 def _first(exc: BaseException) -> str:

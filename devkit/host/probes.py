@@ -1,43 +1,37 @@
 """Readiness and health probes: http, tcp, exec, log-line regex. Each returns Health.
 
 Every probe is bounded by its timeout and never raises: a failure is Health(False, why).
-HTTP probes share one httpx.AsyncClient per event loop (a new client costs ~15 ms; a reused
-one ~0.5 ms per check); `close_http_clients()` releases them at shutdown.
+HTTP probes share one ProbeClient per event loop (devkit.host.httpget: h11 over asyncio
+streams, kept-alive connections); `close_http_clients()` releases them at shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any
 from weakref import WeakKeyDictionary
 
 from devkit.host.health import FAILURE_THRESHOLD, SUCCESS_THRESHOLD, Health
+from devkit.host.httpget import ProbeClient
 from devkit.settings.config import ProbeSettings
 
-_clients: WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = WeakKeyDictionary()
+_clients: WeakKeyDictionary[asyncio.AbstractEventLoop, ProbeClient] = WeakKeyDictionary()
 
 # Servers may log these requests quietly (the AIOS API does): a probe every 2 s would
 # otherwise fill the log view with "GET /status 200".
 PROBE_HEADERS = {"X-Health-Check": "devkit"}
 
 
-def http_client() -> Any:
-    """The shared httpx.AsyncClient of the running loop (imported lazily)."""
+def http_client() -> ProbeClient:
+    """The shared probe client of the running loop (kept-alive connections; see httpget)."""
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None or client.is_closed:
-        import httpx
-
-        client = httpx.AsyncClient(
-            trust_env=False,
-            follow_redirects=False,
-            limits=httpx.Limits(max_keepalive_connections=8),
-        )
-        _clients[loop] = client
+        client = _clients[loop] = ProbeClient()
     return client
 
 
@@ -86,6 +80,11 @@ class HttpProbe(Probe):
             response = await http_client().get(
                 self.url, timeout=self.timeout, headers=PROBE_HEADERS
             )
+        except TimeoutError:
+            return Health(False, f"GET {self.url}: no answer within {self.timeout:g}s")
+        except OSError as exc:
+            why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            return Health(False, f"GET {self.url}: {why}")
         except Exception as exc:  # noqa: BLE001 - any failure is "not healthy"
             return Health(False, f"GET {self.url}: {type(exc).__name__} {exc}".strip())
         status_ok = (

@@ -146,6 +146,9 @@ class NativePostgresService(Service):
         self.child: ChildProcess | None = None
         self._db_ready = False
         self._psycopg: asyncio.Future[Any] | None = None
+        # kept between probes: a new connection each time costs a backend fork and a SCRAM
+        # exchange (PBKDF2) every 2 s, most of devkit's idle CPU
+        self._health_conn: Any = None
         self._ctx: ServiceContext | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -276,6 +279,7 @@ class NativePostgresService(Service):
     async def start(self, ctx: ServiceContext) -> None:
         self._ctx, self._loop = ctx, asyncio.get_running_loop()
         self._db_ready = False
+        await self._close_health_conn()
         # the health check needs psycopg (~0.13 s to import): load it while initdb/postgres run
         self._psycopg = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, "psycopg"))
         await asyncio.to_thread(self._prepare_datadir)
@@ -310,9 +314,11 @@ class NativePostgresService(Service):
         import psycopg
 
         try:
-            conn = await psycopg.AsyncConnection.connect(
-                self.params.url("postgres"), connect_timeout=2, autocommit=True
-            )
+            conn = self._health_conn
+            if conn is None or conn.closed:
+                conn = self._health_conn = await psycopg.AsyncConnection.connect(
+                    self.params.url("postgres"), connect_timeout=2, autocommit=True
+                )
         except psycopg.OperationalError as exc:
             text = _short(exc)
             if "password authentication failed" in text or "does not exist" in text:
@@ -329,10 +335,17 @@ class NativePostgresService(Service):
             else:
                 await conn.execute("SELECT 1")
         except psycopg.Error as exc:
+            await self._close_health_conn()
             return Health(False, f"database {self.params.dbname}: {_short(exc)}")
-        finally:
-            await conn.close()
         return Health(True, f"accepting connections on 127.0.0.1:{self.params.port}")
+
+    async def _close_health_conn(self) -> None:
+        conn, self._health_conn = self._health_conn, None
+        if conn is not None and not conn.closed:
+            try:
+                await conn.close()
+            except Exception:  # noqa: BLE001 - the server may be gone already
+                pass
 
     async def _create_database(self, conn: object) -> None:
         from psycopg import sql
@@ -351,6 +364,7 @@ class NativePostgresService(Service):
         return await self.child.wait()
 
     async def stop(self, timeout: float, reason: StopReason) -> None:
+        await self._close_health_conn()  # no "terminating connection" line at shutdown
         child = self.child
         if child is None or child.process is None:
             return
