@@ -95,7 +95,10 @@ class ComponentsTable(DataTable):
                 continue
             if self._cells.get((name, key)) != value.plain:
                 self._cells[(name, key)] = value.plain
-                self.update_cell(name, key, value, update_width=True)
+                # an uptime ("59s", "1h05m") never outgrows its header ("uptime"): skipping the
+                # width pass saves a relayout of the whole table every second while idle
+                fits = key == "uptime" and len(value.plain) <= len("uptime")
+                self.update_cell(name, key, value, update_width=not fits)
 
     def _remember(self, name: str) -> None:
         for key, value in self._texts(self.statuses[name]).items():
