@@ -13,6 +13,7 @@ import re
 import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from devkit.host.health import FAILURE_THRESHOLD, SUCCESS_THRESHOLD, Health
@@ -26,8 +27,9 @@ _clients: WeakKeyDictionary[asyncio.AbstractEventLoop, ProbeClient] = WeakKeyDic
 PROBE_HEADERS = {"X-Health-Check": "devkit"}
 
 
-def http_client() -> ProbeClient:
-    """The shared probe client of the running loop (kept-alive connections; see httpget)."""
+def http_client() -> Any:
+    """The shared probe client (a ProbeClient) of the running loop: kept-alive connections,
+    see httpget. Typed Any for callers that mix its futures with others in asyncio.wait."""
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None or client.is_closed:
