@@ -562,15 +562,14 @@ class Supervisor:
         retry_note = ""
         if c.crashes.record():
             s = self.settings
-            loop = (
-                f"crash loop ({s.crash_loop_limit} crashes within {s.crash_loop_window:g}s, "
-                f"{c.crash_count} in all)"
-            )
+            loop = f"crash loop ({s.crash_loop_limit} crashes within {s.crash_loop_window:g}s)"
             dependents = self._dependents(c)
             # headless `up` that never got healthy ends (exit 1) rather than retry forever
             first_start = self.exit_on_required_failure and not self.ever_all_healthy
             if not dependents or first_start:
-                return self._give_up(c, lines + [ended], f"{ended}; {loop}: not restarted")
+                return self._give_up(
+                    c, lines + [ended], f"{ended}; {loop}: not restarted after this one"
+                )
             retry_note = (
                 f"; {loop}: {', '.join(dependents)} depend{'s' if len(dependents) == 1 else ''} "
                 f"on it, so it is retried every {s.restart_backoff_max:g}s at most"

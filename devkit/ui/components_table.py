@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from devkit.core.events import ComponentStatus, State
+from devkit.ui import text as words
 from devkit.ui.format import STATE_STYLES, Palette, shorten, uptime, where
 
 WIDE = 110
@@ -122,6 +123,6 @@ class ComponentsTable(DataTable):
                 )
             texts["state"] = state
         texts["uptime"] = Text(uptime(status, self.clock()))
-        texts["restarts"] = Text(str(status.restarts))
+        texts["restarts"] = Text(words.restarts(status))
         texts["where"] = Text(shorten(where(status), 40 if self.wide else 24))
         return texts

@@ -44,6 +44,11 @@ def crash_title(status: ComponentStatus) -> str:
     return f"{status.name} crashed" + (f": {status.detail}" if status.detail else "")
 
 
+def restarts(status: ComponentStatus) -> str:
+    """`4` or `4 (5 crashes)`: the fifth crash of a loop is the one not restarted."""
+    return str(status.restarts) + (f" ({status.crashes} crashes)" if status.crashes else "")
+
+
 ALL_HEALTHY = "all components healthy"
 
 

@@ -4,6 +4,7 @@ and restart the component by its policy."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -19,12 +20,13 @@ from devkit.settings.config import ProbeSettings, ProcessSettings
 from tests.integration.supervisor_helpers import Harness, settings
 from tests.support.devkit_proc import (
     Output,
-    alive,
     devkit,
     kill_everything_recorded,
+    run_devkit,
     still_alive_after,
 )
 from tests.support.ports import free_port
+from tests.support.standins import make_project, metro_command
 from tests.support.wait import wait_for
 
 
@@ -72,28 +74,33 @@ async def test_kill_9_of_a_wrapper_kills_its_orphan_and_restarts(tmp_path: Path)
     assert still_alive_after([again.pid, new_server]) == []
 
 
-def test_devkit_up_survives_an_orphan_and_exits_clean(tmp_path: Path) -> None:
-    """End to end: no 'Event loop is closed' noise at exit after the orphan case (#12.7)."""
+def test_devkit_up_survives_an_orphaned_metro_and_exits_clean(tmp_path: Path) -> None:
+    """End to end, Metro's shape (a shell whose child serves the port): status names the group
+    and the pid that really listens, kill -9 of the wrapper restarts Metro, and devkit exits
+    without 'Event loop is closed' noise (#12.1, #12.7)."""
     port = free_port()
-    server = f"{sys.executable} -m http.server {port} --bind 127.0.0.1"
-    (tmp_path / "pyproject.toml").write_text(
-        "[tool.devkit]\n"
-        "components = []\n"
-        "[tool.devkit.processes.web]\n"
-        f"command = \"sh -c '{server}; true'\"\n"
-        'restart = "always"\n'
-        f'readiness = {{ http = "http://127.0.0.1:{port}/", interval = 0.2 }}\n'
+    make_project(
+        tmp_path,
+        components=("metro",),
+        extra={"metro_command": f"sh -c '{metro_command()}; true'"},
+        env={"METRO_PORT": str(port), "PORT": str(free_port())},
     )
-    (tmp_path / ".env").write_text("")
+    (tmp_path / "client").mkdir()
+    (tmp_path / "client" / "package.json").write_text('{"dependencies": {"expo": "~51.0.0"}}')
     proc = devkit(tmp_path, "up", "--headless")
     out = Output(proc)
     try:
-        out.wait("web healthy")
-        wrapper = wait_for(lambda: _recorded_pid(tmp_path), what="web's pid in the run state")
-        orphan = wait_for(lambda: listener(port), what="the server")
+        out.wait("metro healthy")
+        wrapper = wait_for(lambda: _recorded_pid(tmp_path), what="metro's pid in the run state")
+        server = wait_for(lambda: listener(port), what="the stand-in")
+        assert server != wrapper
+        report = json.loads(run_devkit(tmp_path, "status", "--json").stdout)
+        metro = next(c for c in report["components"] if c["name"] == "metro")
+        assert (metro["pid"], metro["pgid"]) == (wrapper, wrapper)
+        assert metro["port_pids"] == {str(port): server}
         os.kill(wrapper, signal.SIGKILL)
-        wait_for(lambda: out.text.count("web healthy") >= 2, 20, what="web healthy again")
-        assert alive([orphan]) == [] or still_alive_after([orphan]) == []
+        wait_for(lambda: out.text.count("metro healthy") >= 2, 20, what="metro healthy again")
+        assert still_alive_after([server]) == []
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
     finally:
@@ -111,6 +118,6 @@ def _recorded_pid(root: Path) -> int | None:
     from devkit.core.runstate import read_state
 
     state = read_state(root / ".devkit") or {}
-    entry = (state.get("components") or {}).get("web") or {}
+    entry = (state.get("components") or {}).get("metro") or {}
     pid = entry.get("pid")
     return int(pid) if pid and os.path.exists(f"/proc/{pid}") else None
