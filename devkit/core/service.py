@@ -59,7 +59,7 @@ class Service(ABC):
     # True: start waits for the first LAN detection (the address is in its environment, as
     # Metro's REACT_NATIVE_PACKAGER_HOSTNAME). Others start at once: PostgreSQL must not wait.
     needs_lan_host: bool = False
-    health_interval_starting: float = 0.05
+    health_interval_starting: float = 0.02  # until first healthy: a refused connect is cheap
     health_interval_running: float = 2.0
     # The probe contract (devkit.host.health): one health() call may take health_timeout; a
     # healthy component shows unhealthy after health_failure_threshold consecutive failures and
