@@ -161,6 +161,9 @@ def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="bench-idle-"))
     try:
         stack = make_stack_project(base / "stack", metro=True).root
+        expo = stack / "client" / "node_modules" / "expo"  # Metro's pre-start package check
+        expo.mkdir(parents=True, exist_ok=True)
+        (expo / "package.json").write_text('{"name": "expo", "version": "51.0.0"}')
         dash, dash_kids = idle_cpu(stack, True, args.seconds, args.runs)
         head, head_kids = idle_cpu(stack, False, args.seconds, args.runs)
         rss = buffered_rss(base)
