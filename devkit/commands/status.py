@@ -49,6 +49,14 @@ def _uptime(started: float | None, now: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+def _listeners(open_ports: dict[int, bool]) -> dict[str, int | None]:
+    """The pid listening on each open port (None when it cannot be seen, e.g. Docker's proxy
+    of another user)."""
+    from devkit.host.ports import find_holder
+
+    return {str(port): find_holder(port).pid for port, is_open in open_ports.items() if is_open}
+
+
 def collect(state_dir: Any) -> dict[str, Any]:
     from devkit.core.runstate import find_leftovers, lock_is_held, read_state
 
@@ -76,6 +84,10 @@ def collect(state_dir: Any) -> dict[str, Any]:
                 "problem": entry.get("problem", ""),  # e.g. Metro's bundling error
                 "backend": entry.get("backend", ""),
                 "pid": entry.get("pid") if alive else None,
+                # the group devkit kills, and who really listens (Metro's node is a grandchild
+                # of the `npx expo start` pid above)
+                "pgid": entry.get("pgid") if running else None,
+                "port_pids": _listeners(open_ports),
                 "container_id": entry.get("container_id"),
                 "ports": ports,
                 "ports_open": {str(p): v for p, v in open_ports.items()},
@@ -85,6 +97,7 @@ def collect(state_dir: Any) -> dict[str, Any]:
                 else "-",
                 "restarts": entry.get("restarts", 0),
                 "last_error": [str(line) for line in entry.get("last_error") or []],
+                "crashes": entry.get("crashes", 0),
             }
         )
     leftovers = [] if running else [item.component for item in find_leftovers(state_dir)]
@@ -111,22 +124,26 @@ def live(state_dir: Any) -> dict[str, Any] | None:
     components = []
     for c in data["components"]:
         running = c["state"] not in ("stopped", "crashed", "disabled")
+        opened = {int(p): _port_open(p) for p in c.get("ports", [])} if running else {}
         components.append(
             {
                 "name": c["name"],
                 "state": c["state"],
                 "recorded_state": c["state"],
                 "detail": c.get("detail", ""),
+                "problem": c.get("problem", ""),
                 "backend": c.get("backend", ""),
                 "pid": c.get("pid"),
+                "pgid": None,
+                "port_pids": _listeners(opened),
                 "container_id": c.get("container_id"),
                 "ports": c.get("ports", []),
-                "ports_open": {str(p): _port_open(p) for p in c.get("ports", [])}
-                if running
-                else {},
+                "ports_open": {str(p): v for p, v in opened.items()},
                 "url": c.get("url", ""),
                 "uptime": _uptime(c.get("started_at"), now) if running else "-",
                 "restarts": c.get("restarts", 0),
+                "crashes": c.get("crashes", 0),
+                "last_error": [str(line) for line in c.get("last_error") or []],
             }
         )
     return {
@@ -137,6 +154,13 @@ def live(state_dir: Any) -> dict[str, Any] | None:
         "components": components,
         "leftovers": [],
     }
+
+
+def _port_cell(c: dict[str, Any], port: int) -> str:
+    if not c["ports_open"].get(str(port)):
+        return f"{port}(closed)"
+    holder = c["port_pids"].get(str(port))
+    return f"{port}(pid {holder})" if holder and holder != c["pid"] else str(port)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,21 +182,10 @@ def run(args: argparse.Namespace) -> int:
     rows = [header]
     for c in report["components"]:
         who = str(c["pid"] or "") or (c["container_id"] or "")[:12] or "-"
-        ports = (
-            ",".join(f"{p}{'' if c['ports_open'].get(str(p)) else '(closed)'}" for p in c["ports"])
-            or "-"
-        )
-        rows.append(
-            (
-                c["name"],
-                c["state"],
-                who,
-                ports,
-                c["uptime"],
-                str(c["restarts"]),
-                (f"error: {c['problem']}" if c["problem"] else c["detail"])[:80],
-            )
-        )
+        ports = ",".join(_port_cell(c, p) for p in c["ports"]) or "-"
+        restarts = str(c["restarts"]) + (f" ({c['crashes']} crashes)" if c["crashes"] else "")
+        shown = f"error: {c['problem']}" if c["problem"] else c["detail"]
+        rows.append((c["name"], c["state"], who, ports, c["uptime"], restarts, shown[:80]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     for row in rows:
         print(

@@ -181,7 +181,7 @@ def _headless(supervisor, settings: Settings, messages: list[str]) -> int:
     )
     supervisor.subscribe(printer)
     for text in messages:
-        supervisor._log("devkit", text, "devkit")
+        supervisor.announce(text)
     return run_headless(supervisor, on_signal=lambda text: printer.line("devkit", text))
 
 
@@ -199,7 +199,7 @@ def _dashboard(supervisor, messages: list[str]) -> int:
         settings_env=settings.env,
     )
     for text in messages:
-        supervisor._log("devkit", text, "devkit")
+        supervisor.announce(text)
     thread = SupervisorThread(supervisor)
     thread.install_signal_handlers()
     thread.start()

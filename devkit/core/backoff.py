@@ -36,10 +36,6 @@ class CrashLoopDetector:
             self._times.popleft()
         return self.limit > 0 and len(self._times) >= self.limit
 
-    @property
-    def recent(self) -> int:
-        return len(self._times)
-
     def reset(self) -> None:
         self._times.clear()
 

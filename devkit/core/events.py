@@ -36,9 +36,10 @@ class ComponentStatus:
     container_id: str | None = None
     ports: tuple[int, ...] = ()
     url: str = ""
-    started_at: float | None = None  # time.time() of the current run
-    restarts: int = 0
-    last_error: tuple[str, ...] = ()  # last lines of output of a crashed run
+    started_at: float | None = None  # time.time() of the current run; None when not running
+    restarts: int = 0  # runs started after the first (crash restarts, reloads, commands)
+    last_error: tuple[str, ...] = ()  # last lines of output of a crashed run (an excerpt)
+    crashes: int = 0  # runs that ended by themselves with a failure, in this `up`
     required: bool = True
     # running, maybe healthy, but what it serves is broken (e.g. "iOS bundle failed: ...");
     # problem_lines explain it (message, code frame). Empty when there is none.
@@ -83,7 +84,9 @@ class TargetsChanged:
 
 @dataclass(frozen=True)
 class AllHealthy:
-    """Every enabled component reached HEALTHY (emitted once per `up`, and again after recovery)."""
+    """Every enabled component that should run is HEALTHY (a crashed one counts as not
+    healthy). Emitted when that becomes true: the first time and after each recovery; front
+    ends print the devices block only the first time and when the LAN address changed."""
 
     at: float = field(default_factory=time.time)
 

@@ -52,18 +52,3 @@ class LogStore:
             source = self._merged if component is None else self._per.get(component, ())
             items = list(source)
         return items[-limit:] if limit else items
-
-    def tail(self, component: str, count: int) -> tuple[str, ...]:
-        return tuple(line.text for line in self.lines(component, count))
-
-    def clear(self, component: str | None = None) -> None:
-        with self._lock:
-            if component is None:
-                self._merged.clear()
-                self._per.clear()
-            else:
-                self._per.pop(component, None)
-                self._merged = deque(
-                    (x for x in self._merged if x.component != component),
-                    maxlen=self._merged.maxlen,
-                )

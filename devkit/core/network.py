@@ -19,7 +19,8 @@ from devkit.core.events import Event, TargetsChanged
 from devkit.settings.config import Settings
 
 FALLBACK_HOST = "127.0.0.1"
-WATCH_INTERVAL = 3.0
+WATCH_INTERVAL = 3.0  # polls without netlink (macOS)
+NETLINK_BACKSTOP = 30.0  # polls on Linux, where the kernel's change events wake us at once
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,13 @@ class NetworkSide:
             return
         from devkit.reach.netwatch import NetworkWatcher
 
-        watcher = NetworkWatcher(self._detect, self._changed, WATCH_INTERVAL, initial=self.choice)
+        watcher = NetworkWatcher(
+            self._detect,
+            self._changed,
+            WATCH_INTERVAL,
+            initial=self.choice,
+            netlink_interval=NETLINK_BACKSTOP,
+        )
         self._tasks.append(asyncio.create_task(watcher.run(self._stop), name="netwatch"))
         if self.hooks.settings.adb_reverse:
             from devkit.reach.adb import AdbReverser

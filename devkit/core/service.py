@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from devkit.host.health import Health, Problem
+from devkit.host.health import FAILURE_THRESHOLD, SUCCESS_THRESHOLD, Health, Problem
 
 __all__ = ["Health", "Problem", "Service", "ServiceContext", "StopReason"]
 
@@ -30,7 +30,8 @@ class StopReason(Enum):
 class ServiceContext:
     """What the supervisor hands a service at start.
 
-    log(text, stream): one output line (the supervisor masks secrets and buffers it).
+    log(text, stream): one output line (the supervisor masks secrets and buffers it). Safe
+        from any thread (watcher, Docker log or initdb threads): lines reach the loop in order.
     request_restart(reason): ask the supervisor for a restart (e.g. a watched file changed);
         honoured also while the component is crashed.
     notice(text, level): a message for the person (toast / headless line).
@@ -58,8 +59,17 @@ class Service(ABC):
     # True: a crash before the component was ever healthy in this run (syntax error) is not
     # retried; the service calls request_restart when its inputs change.
     wait_for_change_after_crash: bool = False
-    health_interval_starting: float = 0.05
+    # True: start waits for the first LAN detection (the address is in its environment, as
+    # Metro's REACT_NATIVE_PACKAGER_HOSTNAME). Others start at once: PostgreSQL must not wait.
+    needs_lan_host: bool = False
+    health_interval_starting: float = 0.02  # until first healthy: a refused connect is cheap
     health_interval_running: float = 2.0
+    # The probe contract (devkit.host.health): one health() call may take health_timeout; a
+    # healthy component shows unhealthy after health_failure_threshold consecutive failures and
+    # healthy (again) after health_success_threshold consecutive passes.
+    health_timeout: float = 5.0
+    health_failure_threshold: int = FAILURE_THRESHOLD
+    health_success_threshold: int = SUCCESS_THRESHOLD
     start_timeout: float = 60.0
 
     @property

@@ -8,7 +8,13 @@ StateChanged, updates the run state file and re-checks "all healthy".
 Dependents of a dependency that crashes keep running: the API reports its database as down on
 /status (so it shows unhealthy by its own probe) and reconnects when PostgreSQL is back; a
 dependent is not restarted with its dependency. A (re)start of a dependent waits until its
-dependencies are healthy again.
+dependencies are healthy again. A dependency in a crash loop is never given up: it is retried
+with the capped backoff for as long as something depends on it. Any other give-up names the
+command that restarts the component (`devkit restart NAME`).
+
+Health follows the probe contract (devkit.host.health): a component turns unhealthy after the
+service's health_failure_threshold consecutive failed probes, healthy after
+health_success_threshold passes, each probe bounded by the service's health_timeout.
 """
 
 from __future__ import annotations
@@ -43,8 +49,7 @@ from devkit.errors import DevkitError
 from devkit.host.proc import kill_group
 from devkit.settings.config import Settings
 
-HEALTH_PROBE_TIMEOUT = 5.0
-_RUNNING = (State.STARTING, State.HEALTHY, State.UNHEALTHY, State.RESTARTING)
+RETRY_AFTER_FAILED_PROBE = 0.5  # a healthy component's next probe after one failed (seconds)
 
 
 class Supervisor:
@@ -101,6 +106,7 @@ class Supervisor:
         self._statuses = {name: c.status() for name, c in self.components.items()}
         self._status_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
         self._pending: list[Callable[[], None]] = []
         self._pending_lock = threading.Lock()
         self._shutdown_event: asyncio.Event | None = None
@@ -132,6 +138,10 @@ class Supervisor:
 
     def request_restart_all(self) -> None:
         self._call(self._restart_all)
+
+    def announce(self, text: str) -> None:
+        """A line from devkit itself in the log (headless output, dashboard log). Any thread."""
+        self._log_from_any_thread("devkit", text, "devkit")
 
     def request_shutdown(self, force: bool = False) -> None:
         if force:  # also from a signal handler in a thread where the loop may be stuck
@@ -166,7 +176,7 @@ class Supervisor:
         c = self._get(name)
         if c is None or self.shutting_down:
             return
-        c.wanted, c.gave_up = True, False
+        c.wanted = True
         c.crashes.reset()
         c.backoff.reset()
         c.wake.set()
@@ -184,7 +194,7 @@ class Supervisor:
         c = self._get(name)
         if c is None or self.shutting_down:
             return
-        c.wanted, c.restart_pending, c.restart_reason, c.gave_up = True, True, reason, False
+        c.wanted, c.restart_pending, c.restart_reason = True, True, reason
         c.restart_by_service = by_service
         c.crashes.reset()
         c.backoff.reset()
@@ -227,6 +237,15 @@ class Supervisor:
     def _notice(self, text: str, level: str = "info", component: str = "") -> None:
         self.bus.publish(Notice(text, level, component))
 
+    def _log_from_any_thread(self, name: str, text: str, stream: str) -> None:
+        """The one log path for services and devkit: on the loop directly, from any other
+        thread (initdb, Docker log readers, watchers) through call_soon_threadsafe, so lines
+        keep their order and subscribers run on the loop only."""
+        if self._loop is None or threading.get_ident() == self._loop_thread:
+            self._log(name, text, stream)
+        else:
+            self._call(lambda: self._log(name, text, stream))
+
     def _log(self, name: str, text: str, stream: str) -> None:
         line = self.logbuf.append(name, text, stream)
         c = self.components.get(name)
@@ -248,7 +267,7 @@ class Supervisor:
             return
         if self.runstate is not None:
             try:
-                self.runstate.record(c.name, **c.run_state())
+                self.runstate.record(c.name, **c.run_state(status))
             except OSError:
                 pass
         self.bus.publish(StateChanged(c.name, old, state, status))
@@ -256,7 +275,13 @@ class Supervisor:
         self._check_all_healthy()
 
     def _check_all_healthy(self) -> None:
-        active = [c for c in self.components.values() if c.enabled and c.wanted]
+        # a crashed component counts (it is not wanted while it waits for a change or after a
+        # give-up, but the stack is not healthy); one stopped on purpose does not
+        active = [
+            c
+            for c in self.components.values()
+            if c.enabled and (c.wanted or c.state == State.CRASHED)
+        ]
         healthy = bool(active) and all(c.state == State.HEALTHY for c in active)
         if healthy and not self._all_healthy and not self.shutting_down:
             self.ever_all_healthy = True
@@ -294,12 +319,11 @@ class Supervisor:
         self._shutdown_event = asyncio.Event()
         with self._pending_lock:
             self._loop = asyncio.get_running_loop()
+            self._loop_thread = threading.get_ident()
             pending, self._pending = self._pending, []
         for fn in pending:
             fn()
         self.started.set()
-        # httpx costs ~0.14 s to import; health checks need it once children are up
-        threading.Thread(target=_preimport, args=("httpx",), daemon=True).start()
         for name in self.order:
             c = self.components[name]
             c.ctx = self._context(c)
@@ -321,7 +345,7 @@ class Supervisor:
         env = {**os.environ, **self.settings.env}
 
         def log(text: str, stream: str = "stdout") -> None:
-            self._log(c.name, text, stream)
+            self._log_from_any_thread(c.name, text, stream)
 
         def request_restart(reason: str = "") -> None:
             self._call(lambda: self._restart(c.name, reason or "changed", by_service=True))
@@ -349,7 +373,8 @@ class Supervisor:
                 c.wake.clear()
                 await c.wake.wait()
                 continue
-            await self.net.ready()
+            if c.service.needs_lan_host:
+                await self.net.ready()
             await self._wait_for_dependencies(c)
             if not c.wanted:
                 continue
@@ -385,6 +410,8 @@ class Supervisor:
         c.tail.clear()
         c.healthy_this_run = False
         c.healthy_since = None
+        c.started_at = None
+        c.gate.reset()
         self._change(c, state, reason or "starting")
         begun = self.clock()
         try:
@@ -426,10 +453,17 @@ class Supervisor:
                 health = await self._probe(svc)
                 if exit_task.done():
                     continue
-                if health.ok:
-                    if c.state != State.HEALTHY:
+                gate = c.gate
+                flipped = gate.record(health.ok)
+                if gate.healthy:
+                    if flipped:
                         c.healthy_this_run = True
                         c.healthy_since = self.clock()
+                        self._change(c, State.HEALTHY, health.detail)
+                    elif not health.ok:  # still healthy: a failure below the threshold
+                        n, of = gate.failures, gate.failure_threshold
+                        self._change(c, State.HEALTHY, f"{health.detail} ({n} of {of} failed)")
+                    elif c.detail != health.detail and gate.passes == 1:
                         self._change(c, State.HEALTHY, health.detail)
                 elif c.healthy_this_run:
                     self._change(c, State.UNHEALTHY, health.detail)
@@ -445,15 +479,18 @@ class Supervisor:
                     if c.healthy_this_run or timed_out
                     else svc.health_interval_starting
                 )
+                if c.healthy_this_run and not health.ok:  # confirm (or clear) a failure soon
+                    interval = min(interval, RETRY_AFTER_FAILED_PROBE)
         finally:
             if not exit_task.done():
                 exit_task.cancel()
 
     async def _probe(self, svc: Service) -> Health:
+        timeout = svc.health_timeout
         try:
-            return await asyncio.wait_for(svc.health(), HEALTH_PROBE_TIMEOUT)
+            return await asyncio.wait_for(svc.health(), timeout)
         except TimeoutError:
-            return Health(False, f"health check took over {HEALTH_PROBE_TIMEOUT:g}s")
+            return Health(False, f"health check took over {timeout:g}s")
         except Exception as exc:  # noqa: BLE001
             return Health(False, f"health check failed: {_first(exc)}")
 
@@ -484,14 +521,23 @@ class Supervisor:
             self._log(c.name, f"stop failed: {_first(exc)}", "devkit")
 
     def _give_up(self, c: Component, lines: list[str], why: str) -> None:
+        """Not restarted by itself any more: say which command brings it back."""
         c.last_error = tuple(list(c.tail)[-20:] + lines)
-        c.wanted, c.gave_up = False, True
-        self._change(c, State.CRASHED, why)
+        c.wanted = False
+        self._change(c, State.CRASHED, f"{why}; restart it with: devkit restart {c.name}")
         self._fail(c, why)
+
+    def _dependents(self, c: Component) -> list[str]:
+        return [
+            other.name
+            for other in self.components.values()
+            if other.enabled and c.name in other.service.depends_on
+        ]
 
     async def _after_exit(self, c: Component, code: int | None, lines: list[str]) -> None:
         """A run ended by itself: record its last lines, then restart, wait or give up."""
         await self._quiet_stop(c, StopReason.REAP, timeout=1.0)  # what the run left in its group
+        c.started_at = None
         if self.shutting_down:
             return
         svc = c.service
@@ -503,26 +549,38 @@ class Supervisor:
             self._change(c, State.STOPPED, "exited with code 0")
             return
         c.last_error = tuple(list(c.tail)[-20:] + lines + [ended])
+        c.crash_count += 1
         if not restart_decision(svc.restart_policy, code):
             return self._give_up(
                 c, lines + [ended], f"{ended} (restart policy {svc.restart_policy})"
             )
         if svc.wait_for_change_after_crash and not c.healthy_this_run:
             c.wanted = False
-            self._change(c, State.CRASHED, f"{ended}; waiting for a change to restart")
+            self._change(
+                c,
+                State.CRASHED,
+                f"{ended}; waiting for a change to restart (or: devkit restart {c.name})",
+            )
             return
         if c.healthy_since is not None and self.clock() - c.healthy_since >= STABLE_AFTER:
             c.backoff.reset()
+        retry_note = ""
         if c.crashes.record():
             s = self.settings
-            return self._give_up(
-                c,
-                lines + [ended],
-                f"{ended}; crash loop ({s.crash_loop_limit} crashes in "
-                f"{s.crash_loop_window:g}s): not restarted, restart it by hand",
+            loop = f"crash loop ({s.crash_loop_limit} crashes within {s.crash_loop_window:g}s)"
+            dependents = self._dependents(c)
+            # headless `up` that never got healthy ends (exit 1) rather than retry forever
+            first_start = self.exit_on_required_failure and not self.ever_all_healthy
+            if not dependents or first_start:
+                return self._give_up(
+                    c, lines + [ended], f"{ended}; {loop}: not restarted after this one"
+                )
+            retry_note = (
+                f"; {loop}: {', '.join(dependents)} depend{'s' if len(dependents) == 1 else ''} "
+                f"on it, so it is retried every {s.restart_backoff_max:g}s at most"
             )
         delay = c.backoff.next_delay()
-        self._change(c, State.CRASHED, f"{ended}; restarting in {delay:.2g}s")
+        self._change(c, State.CRASHED, f"{ended}; restarting in {delay:.2g}s{retry_note}")
         c.wake.clear()
         try:
             await asyncio.wait_for(c.wake.wait(), delay)
@@ -567,13 +625,6 @@ class Supervisor:
             kill_group(c.service.pid)
         self._change(c, State.STOPPED, "stopped")
         self.bus.publish(ShutdownProgress(c.name, State.STOPPED))
-
-
-def _preimport(module: str) -> None:
-    try:
-        __import__(module)
-    except ImportError:
-        pass
 
 
 def _first(exc: BaseException) -> str:

@@ -233,3 +233,8 @@ def wait_ready(url: str, timeout: float = 15.0, process: subprocess.Popen | None
         f"PostgreSQL did not become ready within {timeout:.0f}s: {last}",
         "see the postgres log lines for the cause",
     )
+
+
+def log_stream(line: str) -> str:
+    """PostgreSQL logs everything to stderr; only real problems are shown as errors."""
+    return "stderr" if any(tag in line for tag in ("ERROR:", "FATAL:", "PANIC:")) else "stdout"

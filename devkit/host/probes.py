@@ -1,13 +1,14 @@
-"""Readiness and health probes: http, tcp, exec, log-line regex, sql. Each returns Health.
+"""Readiness and health probes: http, tcp, exec, log-line regex. Each returns Health.
 
 Every probe is bounded by its timeout and never raises: a failure is Health(False, why).
-HTTP probes share one httpx.AsyncClient per event loop (a new client costs ~15 ms; a reused
-one ~0.5 ms per check); `close_http_clients()` releases them at shutdown.
+HTTP probes share one ProbeClient per event loop (devkit.host.httpget: h11 over asyncio
+streams, kept-alive connections); `close_http_clients()` releases them at shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shlex
 from abc import ABC, abstractmethod
@@ -15,10 +16,11 @@ from collections.abc import Mapping
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from devkit.host.health import Health
+from devkit.host.health import FAILURE_THRESHOLD, SUCCESS_THRESHOLD, Health
+from devkit.host.httpget import ProbeClient
 from devkit.settings.config import ProbeSettings
 
-_clients: WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = WeakKeyDictionary()
+_clients: WeakKeyDictionary[asyncio.AbstractEventLoop, ProbeClient] = WeakKeyDictionary()
 
 # Servers may log these requests quietly (the AIOS API does): a probe every 2 s would
 # otherwise fill the log view with "GET /status 200".
@@ -26,18 +28,12 @@ PROBE_HEADERS = {"X-Health-Check": "devkit"}
 
 
 def http_client() -> Any:
-    """The shared httpx.AsyncClient of the running loop (imported lazily)."""
+    """The shared probe client (a ProbeClient) of the running loop: kept-alive connections,
+    see httpget. Typed Any for callers that mix its futures with others in asyncio.wait."""
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None or client.is_closed:
-        import httpx
-
-        client = httpx.AsyncClient(
-            trust_env=False,
-            follow_redirects=False,
-            limits=httpx.Limits(max_keepalive_connections=8),
-        )
-        _clients[loop] = client
+        client = _clients[loop] = ProbeClient()
     return client
 
 
@@ -49,7 +45,12 @@ async def close_http_clients() -> None:
 
 
 class Probe(ABC):
+    """One kind of check. `timeout` bounds one check; the thresholds say how many consecutive
+    results change the state shown (see devkit.host.health.HealthGate)."""
+
     timeout: float = 2.0
+    failure_threshold: int = FAILURE_THRESHOLD
+    success_threshold: int = SUCCESS_THRESHOLD
 
     @abstractmethod
     async def check(self) -> Health: ...
@@ -81,6 +82,11 @@ class HttpProbe(Probe):
             response = await http_client().get(
                 self.url, timeout=self.timeout, headers=PROBE_HEADERS
             )
+        except TimeoutError:
+            return Health(False, f"GET {self.url}: no answer within {self.timeout:g}s")
+        except OSError as exc:
+            why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            return Health(False, f"GET {self.url}: {why}")
         except Exception as exc:  # noqa: BLE001 - any failure is "not healthy"
             return Health(False, f"GET {self.url}: {type(exc).__name__} {exc}".strip())
         status_ok = (
@@ -182,44 +188,20 @@ class LogProbe(Probe):
         return Health(False, f"waiting for a line matching {self.pattern.pattern!r}")
 
 
-class SqlProbe(Probe):
-    """Connect and SELECT 1 (psycopg, imported lazily)."""
-
-    def __init__(self, url: str, timeout: float = 2.0) -> None:
-        self.url, self.timeout = url, timeout
-
-    async def check(self) -> Health:
-        import psycopg
-
-        from devkit.settings.masking import mask_url
-
-        try:
-            conn = await asyncio.wait_for(
-                psycopg.AsyncConnection.connect(
-                    self.url, connect_timeout=max(1, int(self.timeout)), autocommit=True
-                ),
-                self.timeout,
-            )
-        except (psycopg.Error, OSError, TimeoutError) as exc:
-            first = (str(exc).strip().splitlines() or ["timeout"])[0]
-            return Health(False, f"{mask_url(self.url)}: {first}")
-        try:
-            async with conn:
-                await conn.execute("SELECT 1")
-        except psycopg.Error as exc:
-            return Health(False, str(exc).strip().splitlines()[0])
-        return Health(True, "SELECT 1 ok")
-
-
 def probe_from_settings(
     spec: ProbeSettings, cwd: str | None = None, env: Mapping[str, str] | None = None
 ) -> Probe:
+    probe: Probe
     if spec.kind == "http":
-        return HttpProbe(spec.target, spec.timeout)
-    if spec.kind == "tcp":
-        return TcpProbe.parse(spec.target, spec.timeout)
-    if spec.kind == "exec":
-        return ExecProbe(spec.target, spec.timeout, cwd, env)
-    if spec.kind == "log":
-        return LogProbe(spec.target)
-    raise ValueError(f"unknown probe kind {spec.kind!r}")
+        probe = HttpProbe(spec.target, spec.timeout)
+    elif spec.kind == "tcp":
+        probe = TcpProbe.parse(spec.target, spec.timeout)
+    elif spec.kind == "exec":
+        probe = ExecProbe(spec.target, spec.timeout, cwd, env)
+    elif spec.kind == "log":
+        probe = LogProbe(spec.target)
+    else:
+        raise ValueError(f"unknown probe kind {spec.kind!r}")
+    probe.failure_threshold = spec.failure_threshold
+    probe.success_threshold = spec.success_threshold
+    return probe

@@ -3,6 +3,13 @@
 Every service that runs a local program (native PostgreSQL, the API, Metro, extra processes)
 uses `ChildProcess`, so the rules live in one place: own session/process group, unbuffered
 Python output, SIGTERM to the whole group then SIGKILL after a timeout.
+
+The run ends when the direct child exits, not when its pipes close: asyncio's
+`Process.wait()` (3.11) returns only once every pipe is closed, and a wrapper's grandchild
+(`npx expo start` is npm exec -> sh -> node) that outlives the wrapper keeps them open
+forever. So `wait()` watches the exit itself, kills what is left of the process group, gives
+the readers a moment for the last lines, then closes the transport (on the loop, so nothing
+is left for `__del__` after the loop has closed).
 """
 
 from __future__ import annotations
@@ -15,6 +22,20 @@ from pathlib import Path
 from typing import Any
 
 LineSink = Callable[[str, str], None]  # (text, stream)
+READ_GRACE = 1.0  # after the leader exited and its group was killed: time for the last lines
+
+
+class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """asyncio's stream protocol plus a future that completes when the child itself exits."""
+
+    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=limit, loop=loop)
+        self.exited: asyncio.Future[None] = loop.create_future()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        if not self.exited.done():
+            self.exited.set_result(None)
 
 
 class ChildProcess:
@@ -36,6 +57,8 @@ class ChildProcess:
         self.on_line = on_line or (lambda text, stream: None)
         self.popen_kwargs = dict(popen_kwargs or {})
         self.process: asyncio.subprocess.Process | None = None
+        self._protocol: _Protocol | None = None
+        self._transport: asyncio.SubprocessTransport | None = None
         self._readers: list[asyncio.Task[None]] = []
 
     @property
@@ -51,8 +74,15 @@ class ChildProcess:
         """The pid while the process runs; None before start and after exit."""
         return self.pid if self.process is not None and self.returncode is None else None
 
+    @property
+    def pgid(self) -> int | None:
+        """The process group (== the leader's pid): what is killed, even after the leader."""
+        return self.process.pid if self.process else None
+
     async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
+        loop = asyncio.get_running_loop()
+        transport, protocol = await loop.subprocess_exec(
+            lambda: _Protocol(1024 * 1024, loop),
             *self.argv,
             cwd=str(self.cwd) if self.cwd else None,
             env=self.env,
@@ -60,9 +90,10 @@ class ChildProcess:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,  # own session => own process group, pgid == pid
-            limit=1024 * 1024,
             **self.popen_kwargs,
         )
+        self._transport, self._protocol = transport, protocol
+        self.process = asyncio.subprocess.Process(transport, protocol, loop)
         assert self.process.stdout and self.process.stderr
         self._readers = [
             asyncio.create_task(self._pump(self.process.stdout, "stdout")),
@@ -79,13 +110,30 @@ class ChildProcess:
                 return
             self.on_line(raw.decode("utf-8", "replace").rstrip("\r\n"), name)
 
+    async def _exited(self) -> None:
+        assert self._protocol is not None
+        await asyncio.shield(self._protocol.exited)
+
     async def wait(self) -> int:
-        """Wait for exit and for the last output line to be delivered."""
+        """Wait until the child exits; then end what is left of its group (orphans holding our
+        pipes), deliver the last output lines and release the pipes."""
         assert self.process is not None
-        code = await self.process.wait()
-        if self._readers:
-            await asyncio.wait(self._readers, timeout=2)
+        await self._exited()
+        await self._finish()
+        code = self.process.returncode
+        assert code is not None
         return code
+
+    async def _finish(self, grace: float = READ_GRACE) -> None:
+        assert self.process is not None
+        kill_group(self.process.pid)
+        pending = [r for r in self._readers if not r.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+        for reader in self._readers:
+            reader.cancel()
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.close()
 
     def signal_group(self, sig: signal.Signals) -> None:
         if self.process is None or self.process.returncode is not None:
@@ -104,13 +152,11 @@ class ChildProcess:
         if self.process.returncode is None:
             self.signal_group(sig)
             try:
-                await asyncio.wait_for(self.process.wait(), timeout)
+                await asyncio.wait_for(self._exited(), timeout)
             except TimeoutError:
                 self.signal_group(signal.SIGKILL)
-                await self.process.wait()
-        kill_group(self.process.pid)  # grandchildren that outlived the leader
-        for reader in self._readers:
-            reader.cancel()
+                await self._exited()
+        await self._finish(grace=0.5)  # grandchildren that outlived the leader, then the pipes
         return self.process.returncode
 
 

@@ -45,10 +45,13 @@ class NetworkWatcher:
         initial: LanChoice | None = None,
         use_netlink: bool = True,
         on_error: Callable[[Exception], None] | None = None,
+        netlink_interval: float | None = None,
     ) -> None:
         self.detect = detect
         self.on_change = on_change
         self.interval = interval
+        # with netlink events the poll is only a backstop: a detection costs ~10 ms of CPU
+        self.netlink_interval = netlink_interval or interval
         self.current = initial
         self.use_netlink = use_netlink
         self.on_error = on_error or (lambda exc: None)
@@ -102,7 +105,7 @@ class NetworkWatcher:
                 wake_task = asyncio.ensure_future(wake.wait())
                 done, pending = await asyncio.wait(
                     {stop_task, wake_task},
-                    timeout=self.interval,
+                    timeout=self.netlink_interval if sock is not None else self.interval,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 for task in pending:

@@ -39,10 +39,6 @@ def fit(size: int, width: int | None) -> int:
     return MIN_QUIET_ZONE
 
 
-def text_width(data: str, quiet_zone: int = FULL_QUIET_ZONE) -> int:
-    return len(qr_matrix(data)) + 2 * quiet_zone
-
-
 def render_qr_text(
     data: str, invert: bool = False, *, width: int | None = None, quiet_zone: int | None = None
 ) -> str:

@@ -26,6 +26,10 @@ from devkit.services.process import CommandService, command_argv
 from devkit.settings.config import Settings
 
 STATUS_TEXT = "packager-status:running"
+# Metro answers /status from the same node process that transforms modules: during a cold
+# bundle build (~15 s for a blank app here) an answer can take seconds. A long timeout and
+# three consecutive failures keep a busy Metro from flapping to unhealthy.
+STATUS_TIMEOUT = 10.0
 
 
 def expo_project_reason(settings: Settings) -> str | None:
@@ -56,6 +60,7 @@ def _shown(settings: Settings, folder: Path) -> str:
 
 class MetroService(CommandService):
     backend = "expo"
+    needs_lan_host = True  # REACT_NATIVE_PACKAGER_HOSTNAME / EXPO_PUBLIC_API_URL
 
     def __init__(self, settings: Settings) -> None:
         port = settings.metro_port
@@ -67,7 +72,7 @@ class MetroService(CommandService):
             restart_policy="on-failure",
             required=False,
             probe=HttpProbe(
-                f"http://127.0.0.1:{port}/status", timeout=2.0, expect_body=STATUS_TEXT
+                f"http://127.0.0.1:{port}/status", timeout=STATUS_TIMEOUT, expect_body=STATUS_TEXT
             ),
             ports=(port,),
         )

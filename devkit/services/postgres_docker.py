@@ -21,6 +21,7 @@ from typing import Any
 from devkit.core.service import Health, Service, ServiceContext, StopReason
 from devkit.errors import DevkitError
 from devkit.host.docker import COMPOSE_PROJECT, docker_error_text, docker_host, open_client
+from devkit.host.pgcluster import log_stream
 from devkit.settings import compose_file
 from devkit.settings.config import Settings
 
@@ -137,23 +138,9 @@ class DockerPostgresService(Service):
         return self._client
 
     def _log(self, text: str, stream: str = "devkit") -> None:
-        """Thread-safe: lines go to the supervisor on its loop."""
-        ctx, loop = self._ctx, self._loop
-        if ctx is None:
-            return
-        if loop is None or loop.is_closed():
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        try:
-            if running is loop:
-                ctx.log(text, stream)
-            else:
-                loop.call_soon_threadsafe(ctx.log, text, stream)
-        except RuntimeError:  # loop closed while a thread was still reading
-            pass
+        """Safe from the log and wait threads: ServiceContext.log is thread-safe."""
+        if self._ctx is not None:
+            self._ctx.log(text, stream)
 
     def ensure_image(self) -> None:
         import docker
@@ -369,10 +356,10 @@ class DockerPostgresService(Service):
                 *lines, pending = pending.split(b"\n")
                 for raw in lines:
                     text = raw.decode("utf-8", "replace").rstrip("\r")
-                    self._log(text, _stream(text))
+                    self._log(text, log_stream(text))
             if pending:
                 text = pending.decode("utf-8", "replace")
-                self._log(text, _stream(text))
+                self._log(text, log_stream(text))
         except Exception as exc:  # noqa: BLE001 - the engine went away; shown, not fatal
             self._log(f"log stream ended: {docker_error_text(exc)}")
 
@@ -499,7 +486,3 @@ def _daemon(name: str, target: Callable[..., None], *args: Any) -> None:
 def _settle(future: asyncio.Future[int], code: int) -> None:
     if not future.done():
         future.set_result(code)
-
-
-def _stream(line: str) -> str:
-    return "stderr" if any(tag in line for tag in ("ERROR:", "FATAL:", "PANIC:")) else "stdout"

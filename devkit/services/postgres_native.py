@@ -147,6 +147,9 @@ class NativePostgresService(Service):
         self.child: ChildProcess | None = None
         self._db_ready = False
         self._psycopg: asyncio.Future[Any] | None = None
+        # kept between probes: a new connection each time costs a backend fork and a SCRAM
+        # exchange (PBKDF2) every 2 s, most of devkit's idle CPU
+        self._health_conn: Any = None
         self._ctx: ServiceContext | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -175,23 +178,12 @@ class NativePostgresService(Service):
 
     # --- cluster --------------------------------------------------------------------------------
     def _log(self, text: str) -> None:
-        """A devkit line; safe from the worker threads initdb runs in."""
-        ctx, loop = self._ctx, self._loop
-        if ctx is None:
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if loop is None or running is loop:
-            ctx.log(text, "devkit")
-        elif not loop.is_closed():
-            loop.call_soon_threadsafe(ctx.log, text, "devkit")
+        """A devkit line; safe from initdb's worker thread (ServiceContext.log is thread-safe)."""
+        if self._ctx is not None:
+            self._ctx.log(text, "devkit")
 
     def ensure_cluster(self) -> bool:
         """Create the cluster when missing; True when it was created now."""
-        import psycopg  # noqa: F401 - warm the import (~0.1 s) off the event loop, for health()
-
         bindir = self.bindir = self.bindir or pgcluster.require_bindir()
         if (self.datadir / "PG_VERSION").is_file():
             if self.run_as.uid is not None and self.datadir.stat().st_uid != self.run_as.uid:
@@ -213,6 +205,9 @@ class NativePostgresService(Service):
         if self.datadir.exists():
             self.datadir.rmdir()
         staging.rename(self.datadir)
+        name = self.params.dbname
+        if name not in ("postgres", "template0", "template1") and "\n" not in name:
+            self._verified(record=True)  # created offline just now, with these credentials
         return True
 
     def _create_database_offline(self, bindir: Path, datadir: Path) -> None:
@@ -279,14 +274,21 @@ class NativePostgresService(Service):
             except ProcessLookupError:
                 pass
 
+    def _prepare_datadir(self) -> bool:
+        """One worker-thread hop: the cluster exists and no stale server holds it. True when
+        the cluster was created now."""
+        created = self.ensure_cluster()
+        self._clear_stale_pidfile(self.settings.shutdown_timeout)
+        return created
+
     # --- Service ---------------------------------------------------------------------------------
     async def start(self, ctx: ServiceContext) -> None:
         self._ctx, self._loop = ctx, asyncio.get_running_loop()
         self._db_ready = False
+        await self._close_health_conn()
         # the health check needs psycopg (~0.13 s to import): load it while initdb/postgres run
         self._psycopg = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, "psycopg"))
-        created = await asyncio.to_thread(self.ensure_cluster)
-        await asyncio.to_thread(self._clear_stale_pidfile, self.settings.shutdown_timeout)
+        created = await asyncio.to_thread(self._prepare_datadir)
         assert self.bindir is not None
         argv = pgcluster.postgres_command(
             self.bindir, self.datadir, self.params.port, self.datadir
@@ -296,7 +298,7 @@ class NativePostgresService(Service):
         self.child = ChildProcess(
             argv,
             env=env,
-            on_line=lambda text, _s: ctx.log(text, _stream(text)),
+            on_line=lambda text, _s: ctx.log(text, pgcluster.log_stream(text)),
             popen_kwargs=self.run_as.popen_kwargs(),
         )
         try:
@@ -305,7 +307,8 @@ class NativePostgresService(Service):
             raise DevkitError(
                 f"cannot run {argv[0]}: {exc.strerror}", pgcluster.INSTALL_HINT
             ) from None
-        if not created:
+        if not created and not self._verified():
+            # an existing cluster, not yet known to take these credentials: one login now
             await self._refuse_other_credentials()
 
     async def _refuse_other_credentials(self) -> None:
@@ -347,14 +350,26 @@ class NativePostgresService(Service):
         if status is not None and status != "ready":
             # what pg_ctl reads: no connection attempts (each one logs a FATAL while starting)
             return Health(False, f"PostgreSQL is {status}")
+        ready = Health(True, f"accepting connections on 127.0.0.1:{self.params.port}")
+        psycopg_loading = self._psycopg is not None and not self._psycopg.done()
+        if status == "ready" and not self._db_ready and self._verified():
+            # this database was created or checked with these credentials before: the server
+            # saying "ready" is enough, and the API need not wait for psycopg's import
+            # (~0.13 s, more than the server takes to start)
+            self._db_ready = True
+            return ready
+        if status == "ready" and self._db_ready and psycopg_loading:
+            return ready
         if self._psycopg is not None:
             await asyncio.gather(self._psycopg, return_exceptions=True)
         import psycopg
 
         try:
-            conn = await psycopg.AsyncConnection.connect(
-                self.params.url("postgres"), connect_timeout=2, autocommit=True
-            )
+            conn = self._health_conn
+            if conn is None or conn.closed:
+                conn = self._health_conn = await psycopg.AsyncConnection.connect(
+                    self.params.url("postgres"), connect_timeout=2, autocommit=True
+                )
         except psycopg.OperationalError as exc:
             text = _short(exc)
             if "password authentication failed" in text or "does not exist" in text:
@@ -368,13 +383,41 @@ class NativePostgresService(Service):
             if not self._db_ready:
                 await self._create_database(conn)
                 self._db_ready = True
+                self._verified(record=True)
             else:
                 await conn.execute("SELECT 1")
         except psycopg.Error as exc:
+            await self._close_health_conn()
             return Health(False, f"database {self.params.dbname}: {_short(exc)}")
-        finally:
-            await conn.close()
         return Health(True, f"accepting connections on 127.0.0.1:{self.params.port}")
+
+    def _verified(self, record: bool = False) -> bool:
+        """Whether this database is known to exist for these credentials (a digest, never
+        the password, in .devkit/postgres.verified); `record` notes it."""
+        import hashlib
+
+        p = self.params
+        digest = hashlib.sha256(f"{p.user}\0{p.password}\0{p.dbname}".encode()).hexdigest()
+        marker = self.datadir.parent / "postgres.verified"
+        if record:
+            try:
+                marker.write_text(digest + "\n", encoding="utf-8")
+                marker.chmod(0o600)
+            except OSError:
+                pass
+            return True
+        try:
+            return marker.read_text(encoding="utf-8").strip() == digest
+        except OSError:
+            return False
+
+    async def _close_health_conn(self) -> None:
+        conn, self._health_conn = self._health_conn, None
+        if conn is not None and not conn.closed:
+            try:
+                await conn.close()
+            except Exception:  # noqa: BLE001 - the server may be gone already
+                pass
 
     async def _create_database(self, conn: object) -> None:
         from psycopg import sql
@@ -393,6 +436,7 @@ class NativePostgresService(Service):
         return await self.child.wait()
 
     async def stop(self, timeout: float, reason: StopReason) -> None:
+        await self._close_health_conn()  # no "terminating connection" line at shutdown
         child = self.child
         if child is None or child.process is None:
             return
@@ -406,11 +450,6 @@ class NativePostgresService(Service):
 
 
 AUTH_ROLE_MISSING = re.compile(r'role ".*" does not exist')
-
-
-def _stream(line: str) -> str:
-    """PostgreSQL logs everything to stderr; only real problems are shown as errors."""
-    return "stderr" if any(tag in line for tag in ("ERROR:", "FATAL:", "PANIC:")) else "stdout"
 
 
 def _short(exc: BaseException) -> str:

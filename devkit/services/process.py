@@ -58,6 +58,10 @@ class CommandService(Service):
         self.restart_policy = restart_policy
         self.required = required
         self.probe = probe
+        if probe is not None:  # the probe's contract: its timeout and thresholds
+            self.health_timeout = probe.timeout + 1.0  # the probe bounds itself; a backstop
+            self.health_failure_threshold = probe.failure_threshold
+            self.health_success_threshold = probe.success_threshold
         self._ports = tuple(ports)
         if health_interval is not None:
             self.health_interval_running = health_interval

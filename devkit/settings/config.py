@@ -50,6 +50,8 @@ class ProbeSettings:
     target: str  # URL, host:port, shell command, or regex
     interval: float = 1.0
     timeout: float = 2.0
+    failure_threshold: int = 3  # consecutive failures before a healthy process shows unhealthy
+    success_threshold: int = 1  # consecutive passes before it shows healthy (again)
 
 
 @dataclass(frozen=True)
@@ -249,18 +251,29 @@ def _probe(name: str, raw: Any) -> ProbeSettings:
             'e.g. readiness = { http = "http://127.0.0.1:3000/" }',
         )
     kinds = [key for key in raw if key in PROBE_KINDS]
-    unknown = [key for key in raw if key not in (*PROBE_KINDS, "interval", "timeout")]
+    options = ("interval", "timeout", "failure_threshold", "success_threshold")
+    unknown = [key for key in raw if key not in (*PROBE_KINDS, *options)]
     if unknown or len(kinds) != 1:
         raise ConfigError(
             f"[tool.devkit.processes.{name}] readiness has {'unknown key ' + unknown[0] if unknown else 'not exactly one probe'}",
-            "use exactly one of http, tcp, exec, log (plus optional interval, timeout)",
+            "use exactly one of http, tcp, exec, log "
+            "(plus optional interval, timeout, failure_threshold, success_threshold)",
         )
-    return ProbeSettings(
-        kind=kinds[0],
-        target=str(raw[kinds[0]]),
-        interval=float(raw.get("interval", 1.0)),
-        timeout=float(raw.get("timeout", 2.0)),
-    )
+    try:
+        return ProbeSettings(
+            kind=kinds[0],
+            target=str(raw[kinds[0]]),
+            interval=float(raw.get("interval", 1.0)),
+            timeout=float(raw.get("timeout", 2.0)),
+            failure_threshold=int(raw.get("failure_threshold", 3)),
+            success_threshold=int(raw.get("success_threshold", 1)),
+        )
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"[tool.devkit.processes.{name}] readiness has a value that is not a number",
+            "interval and timeout are seconds; failure_threshold and success_threshold are "
+            "whole numbers of consecutive checks",
+        ) from None
 
 
 def _process(name: str, raw: Any) -> ProcessSettings:

@@ -39,6 +39,7 @@ from devkit.core.events import (
     Stopped,
     TargetsChanged,
 )
+from devkit.ui import text as words
 from devkit.ui.bridge import EventBridge
 from devkit.ui.components_table import WIDE, ComponentsTable
 from devkit.ui.devices import DevicesPanel
@@ -117,6 +118,7 @@ class DashboardApp(App[int]):
         self._unsubscribe: Callable[[], None] | None = None
         self._initial_ids: set[int] = set()
         self._was_paused = False
+        self._said_healthy = False
 
     # --- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -194,12 +196,7 @@ class DashboardApp(App[int]):
             self._handle(event)
         if batch.dropped:
             self.dropped += batch.dropped
-            lines.append(
-                self._devkit_line(
-                    f"{batch.dropped} lines skipped: output came faster than the screen and they "
-                    f"were older than the last {self.max_lines} kept here"
-                )
-            )
+            lines.append(self._devkit_line(words.lines_skipped(batch.dropped, self.max_lines)))
         self.log_view.add(lines)
 
     def _handle(self, event: Event) -> None:
@@ -212,15 +209,16 @@ class DashboardApp(App[int]):
                 severity=SEVERITY.get(event.level, "information"),  # type: ignore[arg-type]
                 markup=False,
             )
-            prefix = {"warning": "warning: ", "error": "error: "}.get(event.level, "")
-            self._say(prefix + event.text)
+            self._say(words.notice(event))
         elif isinstance(event, TargetsChanged):
             self.lan_host = event.lan_host
             self.devices.configure(lan_host=event.lan_host)
             self._refresh_status()
         elif isinstance(event, AllHealthy):
             self.all_healthy = True
-            self._say("all components healthy")
+            # the devices panel always shows the addresses: one line, first time or again
+            self._say(words.ALL_HEALTHY if not self._said_healthy else words.healthy_again())
+            self._said_healthy = True
             self._refresh_status()
         elif isinstance(event, ShutdownProgress):
             self.shutdown_states[event.component] = event.state
@@ -233,12 +231,8 @@ class DashboardApp(App[int]):
         self.table.update_status(status)
         if status.state != State.HEALTHY:
             self.all_healthy = False
-        if event.old != event.new or status.state == State.DISABLED:
-            text = f"{status.name} {event.new}"
-            if status.detail and status.detail not in (str(status.state), "stopping"):
-                text += f": {status.detail}"
-            if status.state == State.HEALTHY and status.url:
-                text += f"  {status.url}"
+        text = words.state_change(event)
+        if text is not None:
             self._say(text)
         if event.new == State.CRASHED and event.old != State.CRASHED:
             self.last_crashed = status.name

@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from devkit.core.events import ComponentStatus, State
+from devkit.ui import text as words
 from devkit.ui.format import PROBLEM_STYLE, RUNNING, STATE_STYLES, Palette, shorten, uptime, where
 
 WIDE = 110
@@ -95,7 +96,10 @@ class ComponentsTable(DataTable):
                 continue
             if self._cells.get((name, key)) != value.plain:
                 self._cells[(name, key)] = value.plain
-                self.update_cell(name, key, value, update_width=True)
+                # an uptime ("59s", "1h05m") never outgrows its header ("uptime"): skipping the
+                # width pass saves a relayout of the whole table every second while idle
+                fits = key == "uptime" and len(value.plain) <= len("uptime")
+                self.update_cell(name, key, value, update_width=not fits)
 
     def _remember(self, name: str) -> None:
         for key, value in self._texts(self.statuses[name]).items():
@@ -121,6 +125,6 @@ class ComponentsTable(DataTable):
                 state.append(f" {shorten(detail, 18)}", style=style if loud else "dim")
             texts["state"] = state
         texts["uptime"] = Text(uptime(status, self.clock()))
-        texts["restarts"] = Text(str(status.restarts))
+        texts["restarts"] = Text(words.restarts(status))
         texts["where"] = Text(shorten(where(status), 40 if self.wide else 24))
         return texts

@@ -1,5 +1,9 @@
 """The headless renderer: honcho-style `HH:MM:SS name | line`, coloured per component, state
-transitions, and the URL of every device kind once all components are healthy.
+transitions, and the URL of every device kind once all components are healthy (once per `up`,
+again when the LAN address changes). The words come from devkit.ui.text.
+
+A crashed run's last lines were already printed when they happened: they are shown again only
+as a labelled, indented excerpt without timestamps of their own, never as fresh output.
 
 It only subscribes to supervisor events; it owns no process. Output is written as whole lines
 with one write per event (no interleaving between components).
@@ -25,6 +29,7 @@ from devkit.core.events import (
     Stopped,
     TargetsChanged,
 )
+from devkit.ui import text as words
 
 COLOURS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
 STATE_COLOURS = {
@@ -35,6 +40,7 @@ STATE_COLOURS = {
     State.STARTING: "36",
 }
 DEVKIT = "devkit"
+EXCERPT_LINES = 10
 
 
 def use_colour(stream: TextIO) -> bool:
@@ -69,7 +75,9 @@ class PlainPrinter:
         self.api_enabled = api_enabled
         self.lan_host = "127.0.0.1"
         self.clock = clock
-        self.summaries = 0
+        self.summaries = 0  # devices blocks printed
+        self.healthy_now = False
+        self._tracker = words.SummaryTracker()
         self.settings_env = dict(settings_env or {})  # .env: an explicit EXPO_PUBLIC_API_URL
         self.problems: dict[str, str] = {}  # component -> problem last printed
 
@@ -79,35 +87,40 @@ class PlainPrinter:
         elif isinstance(event, StateChanged):
             self._state(event)
         elif isinstance(event, Notice):
-            prefix = {"warning": "warning: ", "error": "error: "}.get(event.level, "")
-            self.line(event.component or DEVKIT, prefix + event.text)
+            self.line(event.component or DEVKIT, words.notice(event))
         elif isinstance(event, TargetsChanged):
-            if self.lan_host != event.lan_host and self.summaries:
-                self.line(DEVKIT, f"LAN address is now {event.lan_host}")
+            changed = self.lan_host != event.lan_host
             self.lan_host = event.lan_host
+            if changed and self.summaries:
+                self.line(DEVKIT, words.lan_changed(event.lan_host))
+                if self.healthy_now:
+                    self.summary()
         elif isinstance(event, AllHealthy):
+            self.healthy_now = True
             self.summary()
         elif isinstance(event, ShutdownProgress):
             pass  # StateChanged already says stopping/stopped
         elif isinstance(event, Stopped):
-            self.line(
-                DEVKIT, "stopped" + (f" (exit code {event.exit_code})" if event.exit_code else "")
-            )
+            self.line(DEVKIT, words.stopped(event.exit_code))
 
     def _state(self, event: StateChanged) -> None:
         status = event.status
         self._problem(status)
-        if event.old == event.new and status.state != State.DISABLED:
+        if status.state != State.HEALTHY:
+            self.healthy_now = False
+        text = words.state_change(event)
+        if text is None:
             return
-        text = f"{status.name} {event.new}"
-        if status.detail and status.detail not in (str(status.state), "stopping"):
-            text += f": {status.detail}"
-        if status.state == State.HEALTHY and status.url:
-            text += f"  {status.url}"
         self.line(DEVKIT, self._paint(text, STATE_COLOURS.get(status.state)))
         if status.state == State.CRASHED and status.last_error:
-            for error_line in status.last_error[-10:]:
-                self.line(status.name, error_line, True)
+            self.excerpt(status)
+
+    def excerpt(self, status: ComponentStatus) -> None:
+        """The label with a time stamp, then the old lines indented under it, unstamped."""
+        self.line(DEVKIT, words.excerpt_label(status))
+        indent = " " * (len("HH:MM:SS ") + self.width) + " ┆ "
+        body = "".join(f"{indent}{text}\n" for text in words.excerpt(status, EXCERPT_LINES))
+        self._write(self._paint(body, "2") if self.colour else body)
 
     def _problem(self, status: ComponentStatus) -> None:
         """One line when a component's problem appears, changes or is gone (the explanation
@@ -122,22 +135,16 @@ class PlainPrinter:
             self.line(DEVKIT, self._paint(f"{status.name} problem fixed", "32"))
 
     def summary(self) -> None:
-        from devkit.reach.targets import app_config, device_targets
-
-        self.summaries += 1
-        lines = ["all components healthy"]
-        if self.metro_enabled:
-            lines[0] += ". The app (Metro builds one bundle for every device):"
-            app = app_config(self.lan_host, self.api_port, self.metro_port, self.settings_env)
-            lines += [f"  {text}" for text in app.lines(api=self.api_enabled)]
-        if self.api_enabled:
-            title = "The API from a device's browser or other tools:"
-            if self.metro_enabled:
-                lines.append(title)
-            else:
-                lines[0] += f". {title}"
-            for target in device_targets(self.lan_host, self.api_port, self.metro_port):
-                lines.append(f"  {target.label:<34}{target.api_url}")
+        lines = self._tracker.lines(
+            self.lan_host,
+            self.api_port,
+            self.metro_port,
+            self.api_enabled,
+            self.metro_enabled,
+            self.settings_env,
+        )
+        if len(lines) > 1 or lines[0] != words.healthy_again():
+            self.summaries += 1
         for text in lines:
             self.line(DEVKIT, text)
 
@@ -155,8 +162,11 @@ class PlainPrinter:
         prefix = f"{stamp} {name} | "
         if self.colour:
             prefix = self._paint(prefix, "1" if component == DEVKIT else self._colour_of(component))
+        self._write(prefix + text + "\n")
+
+    def _write(self, text: str) -> None:
         try:
-            self.stream.write(prefix + text + "\n")
+            self.stream.write(text)
             self.stream.flush()
         except (BrokenPipeError, ValueError):
             pass

@@ -121,3 +121,6 @@ def server(name: str, port: int, delay: float = 0.0, **kwargs: Any) -> Service:
         ports=(port,),
         **kwargs,
     )
+
+
+SLEEP_FOREVER = "import time; print('up', flush=True); time.sleep(60)"

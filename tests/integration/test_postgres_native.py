@@ -10,6 +10,7 @@ import os
 import pwd
 import signal
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import psutil
@@ -221,3 +222,30 @@ def test_neither_backend_names_both_fixes(tmp_path: Path, monkeypatch) -> None:
     assert "--db-backend native" in forced.value.hint
     with pytest.raises(BackendUnavailableError, match="no PostgreSQL server binaries"):
         choose_backend(s, "native", bindir_lookup=lambda: None)
+
+
+async def test_known_database_is_healthy_on_ready_and_credentials_are_rechecked(
+    tmp_path: Path,
+) -> None:
+    """The second start trusts 'ready' for a database devkit created with these credentials
+    (no psycopg on the start-up path); changed credentials go through the real check again."""
+    s = pg_settings(tmp_path)
+    marker = s.state_dir / "postgres.verified"
+    async with Harness(supervisor(s)) as h:
+        await h.state("postgres", State.HEALTHY, timeout=60)
+    assert marker.is_file() and PASSWORD not in marker.read_text()
+    async with Harness(supervisor(s)) as h:
+        await h.state("postgres", State.HEALTHY, timeout=30)
+        svc = h.sup.components["postgres"].service
+        assert isinstance(svc, NativePostgresService) and svc._verified()
+        assert query(url_of(s), "SELECT current_database()") == [("aios_app",)]
+    env = {k: v.replace(PASSWORD, "changed-pw") for k, v in s.env.items()}
+    other = replace(s, env=env)
+    svc = NativePostgresService(other)
+    assert not svc._verified()
+    async with Harness(Supervisor(other, [svc], network=False)) as h:
+        await h.until(
+            lambda: "created with other credentials" in h.status("postgres").detail,
+            timeout=30,
+            what="the credentials hint",
+        )

@@ -12,7 +12,6 @@ from devkit.host.probes import (
     ExecProbe,
     HttpProbe,
     LogProbe,
-    SqlProbe,
     TcpProbe,
     close_http_clients,
     http_client,
@@ -57,7 +56,7 @@ async def test_http_probe_checks_status_and_body_with_one_shared_client(http_ser
     down = await HttpProbe(f"{base}/down").check()
     assert not down.ok and "503" in down.detail
     refused = await HttpProbe(f"http://127.0.0.1:{free_port()}/status", timeout=1).check()
-    assert not refused.ok and "ConnectError" in refused.detail
+    assert not refused.ok and "refused" in refused.detail.lower()
     assert http_client() is http_client()
     await close_http_clients()
 
@@ -90,13 +89,3 @@ async def test_log_probe_matches_a_line_of_the_current_run() -> None:
     assert (await probe.check()).ok
     probe.reset()
     assert not (await probe.check()).ok
-
-
-async def test_sql_probe_against_real_postgres(pg_url: str) -> None:
-    assert (await SqlProbe(pg_url).check()).ok
-    bad = pg_url.replace("@", "x@", 1)  # wrong password... or user
-    user_pw, rest = pg_url.split("@", 1)
-    wrong = user_pw.rsplit(":", 1)[0] + ":wrongpassword@" + rest
-    result = await SqlProbe(wrong, timeout=3).check()
-    assert not result.ok and "wrongpassword" not in result.detail and "****" in result.detail
-    assert bad

@@ -40,15 +40,6 @@ def test_short_values_are_not_treated_as_secrets() -> None:
     assert masker("ab cd") == "ab cd"
 
 
-def test_clear_one_component_keeps_the_others() -> None:
-    store = LogStore(10)
-    store.append("api", "x")
-    store.append("metro", "y")
-    store.clear("api")
-    assert [x.component for x in store.lines()] == ["metro"]
-    assert store.lines("api") == []
-
-
 def test_appends_from_many_threads_are_all_kept_within_bounds() -> None:
     store = LogStore(lines_per_component=1000, merged_lines=5000)
 
