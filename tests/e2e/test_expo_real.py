@@ -302,11 +302,6 @@ def test_a_syntax_error_in_app_js_is_shown_until_fixed(expo_stack: ExpoStack) ->
     assert stack.metro_status().get("problem") == ""
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="kill -9 of Metro's wrapper (npm exec) orphans Metro's node, which keeps devkit's "
-    "pipes: restarting needs the process-group fix (issue 12 item 1, supervisor helper)",
-)
 def test_metro_is_restarted_after_its_wrapper_is_killed(expo_stack: ExpoStack) -> None:
     stack = expo_stack
     stack.remember_pids()
@@ -331,16 +326,16 @@ def test_metro_is_restarted_after_its_wrapper_is_killed(expo_stack: ExpoStack) -
 def test_nothing_is_left_after_down(expo_stack: ExpoStack) -> None:
     stack = expo_stack
     stack.remember_pids()
-    # whatever the previous test left (an orphaned node still serving the port), kill it too:
-    # the wrapper and its node are both gone now, and devkit must cope
+    # killing Metro's wrapper (previous test) left no orphaned node reparented to init
+    orphans = []
     for pid in alive(sorted(stack.seen_pids)):
         try:
             proc = psutil.Process(pid)
             if proc.ppid() == 1 and "node" in proc.name():
-                proc.kill()
+                orphans.append(pid)
         except psutil.NoSuchProcess:
             pass
-    stack.remember_pids()
+    assert orphans == []
     stack.out.proc.send_signal(signal.SIGTERM)
     assert stack.out.proc.wait(timeout=60) == 0, stack.out.tail()
     assert still_alive_after(sorted(stack.seen_pids), timeout=10) == []
