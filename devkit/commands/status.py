@@ -122,9 +122,15 @@ def live(state_dir: Any) -> dict[str, Any] | None:
     info = data.get("devkit", {})
     now = time.time()
     components = []
+    from devkit.core.runstate import read_state
+
+    # the process group is devkit's bookkeeping (run state), not part of a component's status
+    recorded = (read_state(state_dir) or {}).get("components") or {}
     for c in data["components"]:
         running = c["state"] not in ("stopped", "crashed", "disabled")
-        opened = {int(p): _port_open(p) for p in c.get("ports", [])} if running else {}
+        # a crashed component serves nothing even when its socket is still held (the API's warm
+        # parent keeps it for the next child): not "open"
+        opened = {int(p): running and _port_open(p) for p in c.get("ports", [])}
         components.append(
             {
                 "name": c["name"],
@@ -134,7 +140,7 @@ def live(state_dir: Any) -> dict[str, Any] | None:
                 "problem": c.get("problem", ""),
                 "backend": c.get("backend", ""),
                 "pid": c.get("pid"),
-                "pgid": None,
+                "pgid": (recorded.get(c["name"]) or {}).get("pgid") if running else None,
                 "port_pids": _listeners(opened),
                 "container_id": c.get("container_id"),
                 "ports": c.get("ports", []),

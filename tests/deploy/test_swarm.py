@@ -58,6 +58,7 @@ class Stack:
     https: str
     http: str
     env: dict[str, str]
+    ca: Path  # the self-signed certificate nginx serves (make_cert in create_secrets)
     token: str = ""
     notes: list[int] = field(default_factory=list)
 
@@ -238,7 +239,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         FIGURES["deploy -> 3 healthy api tasks through nginx"] = (
             f"{time.monotonic() - started:.1f} s"
         )
-        yield Stack(https=https, http=f"http://127.0.0.1:{http_port}", env=env)
+        yield Stack(https=https, http=f"http://127.0.0.1:{http_port}", env=env, ca=tmp / "tls.crt")
     finally:
         remove_stack()
         for name in SECRET_NAMES:
@@ -283,6 +284,39 @@ def test_register_login_notes_flow(stack: Stack) -> None:
         assert set(statuses) == {401, 429} and statuses.count(401) <= 15, statuses
         limited = next(r for r in answers if r.status_code == 429)
         assert int(limited.headers["retry-after"]) > 0
+
+
+def test_devkit_verify_checks_the_stack(stack: Stack) -> None:
+    """The seed's production checklist (`devkit verify`, issue 11) against the real stack. Every
+    check passes but the certificate's lifetime: the test certificate is valid for 2 days, under
+    verify's 7-day failure mark, and verify must say so (exit 1)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "devkit",
+            "verify",
+            stack.https,
+            "--ca-file",
+            str(stack.ca),
+            "--http-port",
+            stack.env["HTTP_PORT"],
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+    )
+    report = json.loads(done.stdout)
+    checks = {c["name"]: c for c in report["checks"]}
+    FIGURES["devkit verify on the stack"] = "; ".join(
+        f"{name} {c['status']} ({c['detail']})" for name, c in checks.items()
+    )
+    assert done.returncode == 1, done.stderr
+    assert checks["tls-certificate"]["status"] == "fail", checks["tls-certificate"]
+    for name in ("status", "https-redirect", "hsts", "login", "version-gate", "latency"):
+        assert checks[name]["status"] == "pass", checks[name]
 
 
 def service_log_lines(service: str) -> list[str]:

@@ -26,7 +26,7 @@ from tests.support.devkit_proc import (
     still_alive_after,
 )
 from tests.support.ports import free_port
-from tests.support.standins import make_project, metro_command
+from tests.support.standins import install_standin_packages, make_project, metro_command
 from tests.support.wait import wait_for
 
 
@@ -87,6 +87,7 @@ def test_devkit_up_survives_an_orphaned_metro_and_exits_clean(tmp_path: Path) ->
     )
     (tmp_path / "client").mkdir()
     (tmp_path / "client" / "package.json").write_text('{"dependencies": {"expo": "~51.0.0"}}')
+    install_standin_packages(tmp_path / "client")  # Metro's pre-start check looks for them
     proc = devkit(tmp_path, "up", "--headless")
     out = Output(proc)
     try:

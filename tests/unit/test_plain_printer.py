@@ -29,12 +29,12 @@ def test_devices_block_once_per_up_and_again_on_a_lan_change() -> None:
     p(changed("api", State.RESTARTING, State.HEALTHY))
     p(AllHealthy())  # after an API reload: one short line, not the block again
     text = out.getvalue()
-    assert text.count("Devices reach this computer at:") == 1
+    assert text.count("The API from a device's browser or other tools:") == 1
     assert text.count("all components healthy again") == 1
     p(TargetsChanged("10.0.0.7"))  # a new LAN address while healthy: the block, new address
     text = out.getvalue()
     assert "LAN address is now 10.0.0.7" in text
-    assert text.count("Devices reach this computer at:") == 2
+    assert text.count("The API from a device's browser or other tools:") == 2
     assert "http://10.0.0.7:5000" in text.split("LAN address is now")[1]
 
 
