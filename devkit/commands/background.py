@@ -6,6 +6,7 @@ Not a command itself (absent from COMMANDS).
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import time
@@ -240,3 +241,25 @@ def steer(state_dir: Path, action: str, names: list[str], timeout: float | None)
         print(f"{name} {s.state}" + (f" (restarts: {s.restarts})" if action != "stop" else ""))
     print(f"done in {took:.1f}s")
     return 0
+
+
+def register_steer(
+    subparsers: argparse._SubParsersAction, action: str, names_help: str, need_names: bool
+) -> None:
+    """`devkit restart|stop|start NAME...`: the same arguments, one steer() call."""
+    from devkit.commands import COMMANDS
+
+    parser = subparsers.add_parser(action, help=COMMANDS[action])
+    parser.add_argument("names", nargs="+" if need_names else "*", metavar="NAME", help=names_help)
+    parser.add_argument("--no-wait", action="store_true", help="return once the request is sent")
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to wait (default 120)"
+    )
+
+    def run(args: argparse.Namespace) -> int:
+        from devkit.commands.down import state_settings
+
+        timeout = None if args.no_wait else args.timeout
+        return steer(state_settings(args).state_dir, action, list(args.names), timeout)
+
+    parser.set_defaults(run=run)

@@ -75,6 +75,14 @@ def _wait_exited(pid: int, timeout: float) -> bool:
         time.sleep(0.02)
 
 
+def _kill(pid: int, why: str) -> None:
+    print(f"devkit (pid {pid}) {why}: killing it")
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def run(args: argparse.Namespace) -> int:
     from devkit.core.runstate import clean_leftovers, holder_pid, lock_is_held
 
@@ -93,19 +101,11 @@ def run(args: argparse.Namespace) -> int:
             except ProcessLookupError:
                 pass
         if not _wait_unlocked(state_dir, timeout):
-            print(f"devkit (pid {pid}) did not stop within {timeout:g}s: killing it")
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            _kill(pid, f"did not stop within {timeout:g}s")
             _wait_unlocked(state_dir, 5)
         # the lock is released a moment before the process ends: "stopped" only once it has
         if not _wait_exited(pid, 5):
-            print(f"devkit (pid {pid}) released its lock but is still running: killing it")
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            _kill(pid, "released its lock but is still running")
             _wait_exited(pid, 5)
         left = clean_leftovers(state_dir, settings.shutdown_timeout, print)
         print(

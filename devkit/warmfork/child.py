@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import importlib
-import json
 import os
 import selectors
 import signal
@@ -22,7 +21,7 @@ import time
 import traceback
 from typing import Any
 
-from devkit.warmfork import migrate, preloads
+from devkit.warmfork import migrate, preloads, protocol
 
 EXIT_IMPORT_FAILED = 3
 DRAIN_TIMEOUT = 10.0  # s to finish the requests in flight after SIGTERM (the parent bounds it too)
@@ -52,8 +51,8 @@ def serve(
         traceback.print_exc()
         sys.stderr.flush()
         preloads.report_modules(before, meta_fd, root, module)
-        _write(meta_fd, {"crash": crash_report(exc, root)})
-        _close(meta_fd)
+        protocol.write_message(meta_fd, {"crash": crash_report(exc, root)})
+        protocol.close_fd(meta_fd)
         return EXIT_IMPORT_FAILED
     # Extra workers share the built app (copy-on-write) and the listening socket: the GIL
     # caps one process at ~1 core. Forked before any thread or pool exists (pools open lazily).
@@ -71,7 +70,7 @@ def serve(
             flush=True,
         )
     else:
-        _close(meta_fd)
+        protocol.close_fd(meta_fd)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     draining = threading.Event()
@@ -84,7 +83,7 @@ def serve(
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
     signal.signal(signal.SIGTERM, on_sigterm)
     if leader:
-        _write(meta_fd, {"serving": True})
+        protocol.write_message(meta_fd, {"serving": True})
     threads = track_requests(server)
     try:
         accept_until(server, draining, wake_r)
@@ -278,18 +277,4 @@ def crash_report(exc: BaseException, root: str) -> dict[str, Any]:
 
 def _report_last(before: set[str], meta_fd: int, root: str, module: str) -> None:
     preloads.report_modules(before, meta_fd, root, module)
-    _close(meta_fd)
-
-
-def _write(fd: int, message: dict[str, Any]) -> None:
-    try:
-        os.write(fd, json.dumps(message).encode() + b"\n")
-    except OSError:
-        pass
-
-
-def _close(fd: int) -> None:
-    try:
-        os.close(fd)
-    except OSError:
-        pass
+    protocol.close_fd(meta_fd)

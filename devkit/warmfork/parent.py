@@ -129,11 +129,11 @@ class ForkServer:
                 os.dup2(out_w, 1)
                 os.dup2(err_w, 2)
                 for fd in (out_r, err_r, meta_r, out_w, err_w, self.wake_r, self.wake_w):
-                    _close(fd)
+                    protocol.close_fd(fd)
                 for fd in list(self.pipes) + [
                     c.sock.fileno() for c in self.crash_page.conns.values()
                 ]:
-                    _close(fd)
+                    protocol.close_fd(fd)
                 self.sel.close()
                 self.control.close()
                 signal.set_wakeup_fd(-1)
@@ -414,12 +414,5 @@ def yield_cpu(pgid: int) -> None:
     machine (or under a client polling every few ms) they would otherwise share the CPU."""
     try:
         os.setpriority(os.PRIO_PGRP, pgid, REPLACED_NICE)
-    except OSError:
-        pass
-
-
-def _close(fd: int) -> None:
-    try:
-        os.close(fd)
     except OSError:
         pass

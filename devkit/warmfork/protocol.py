@@ -28,6 +28,7 @@ Meta pipe (child -> parent, JSON lines):
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 START, STOP, QUIT = "start", "stop", "quit"
@@ -44,6 +45,21 @@ READY, FATAL, CHILD, SERVING, LOG, EXIT, DRAINED = (
 
 def encode(**message: Any) -> bytes:
     return (json.dumps(message) + "\n").encode()
+
+
+def write_message(fd: int, message: dict[str, Any]) -> None:
+    """One message on a pipe whose reader may be gone already (then: nothing)."""
+    try:
+        os.write(fd, encode(**message))
+    except OSError:
+        pass
+
+
+def close_fd(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
 
 
 class LineReader:
