@@ -36,7 +36,7 @@ async def test_wrong_password_for_an_existing_cluster_is_said_once(tmp_path: Pat
         status = await h.state("postgres", State.CRASHED, timeout=20)
         assert "created with other credentials" in status.detail
         assert "retrying cannot help" in status.detail
-        assert h.sup.components["postgres"].gave_up
+        assert not h.sup.components["postgres"].wanted  # given up: not retried
         text = "\n".join(status.last_error)
         assert f"delete {first.state_dir / 'postgres'}" in text
         assert failed_logins(h) <= 1  # one attempt, not thousands
