@@ -344,7 +344,7 @@ class DockerPostgresService(Service):
             f"{how} container {container.name} ({container.short_id}, image "
             f"{self.spec.image}, 127.0.0.1:{self.host_port} -> {CONTAINER_PORT})"
         )
-        self._exit = self._loop.create_future()
+        self._exit = asyncio.get_running_loop().create_future()
         self._stream_client = self._stream_client or await asyncio.to_thread(
             _connect, self.settings, 30
         )
