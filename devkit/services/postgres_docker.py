@@ -27,7 +27,13 @@ from typing import Any
 from devkit.core.service import Health, Service, ServiceContext, StopReason
 from devkit.errors import DevkitError
 from devkit.host import pgcluster
-from devkit.host.docker import COMPOSE_PROJECT, docker_error_text, docker_host, open_client
+from devkit.host.docker import (
+    COMPOSE_PROJECT,
+    EnginePing,
+    docker_error_text,
+    docker_host,
+    open_client,
+)
 from devkit.host.pgcluster import log_stream
 from devkit.settings import compose_file
 from devkit.settings.config import Settings
@@ -95,7 +101,7 @@ class DockerPostgresService(Service):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ctx: ServiceContext | None = None
         self._exit: asyncio.Future[int] | None = None
-        self._ping_client: Any = None
+        self._engine_ping: EnginePing | None = None
         self._engine_may_stop = False  # see ENGINE_STOP_GRACE
 
     # --- names ----------------------------------------------------------------------------------
@@ -496,26 +502,14 @@ class DockerPostgresService(Service):
     async def outage(self) -> str | None:
         grace = ENGINE_STOP_GRACE if self._engine_may_stop else 0.0
         self._engine_may_stop = False
-        if await asyncio.to_thread(self._engine_answers, grace):
+        if await asyncio.to_thread(self._ping().steady, grace):
             return None
         return f"waiting for the Docker engine at {docker_host(self.settings.root) or 'the default socket'}"
 
-    def _engine_answers(self, grace: float) -> bool:
-        """Whether the engine answers a ping now and keeps answering for `grace` seconds."""
-        deadline = time.monotonic() + grace
-        while self._ping():
-            if time.monotonic() >= deadline:
-                return True
-            time.sleep(0.1)
-        return False
-
-    def _ping(self) -> bool:
-        try:
-            if self._ping_client is None:
-                self._ping_client = open_client(docker_host(self.settings.root), PING_TIMEOUT)
-            return bool(self._ping_client.ping())
-        except Exception:  # noqa: BLE001 - any failure: not answering
-            return False
+    def _ping(self) -> EnginePing:
+        if self._engine_ping is None:
+            self._engine_ping = EnginePing(docker_host(self.settings.root), PING_TIMEOUT)
+        return self._engine_ping
 
     async def stop(self, timeout: float, reason: StopReason) -> None:
         container = self.container
@@ -532,7 +526,7 @@ class DockerPostgresService(Service):
             except docker.errors.NotFound:
                 pass
             except Exception:
-                if self._ping():
+                if self._ping()():
                     raise
                 # the engine is gone: it stopped the container (or keeps it, live-restore)
 
@@ -544,7 +538,9 @@ class DockerPostgresService(Service):
                 pass
 
     async def close(self) -> None:
-        for client in (self._client, self._stream_client, self._ping_client):
+        if self._engine_ping is not None:
+            self._engine_ping.close()
+        for client in (self._client, self._stream_client):
             if client is not None:
                 try:
                     client.close()
