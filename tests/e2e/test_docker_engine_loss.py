@@ -156,8 +156,10 @@ def test_engine_loss_waits_for_the_engine_and_resumes_with_the_data(
         assert [n["title"] for n in notes] == [note["title"]]
         entry = postgres(stack)
         assert entry["crashes"] == 0 and entry["started_at"] is not None, entry
+        said = [line for line in out.text[before:].splitlines() if "| postgres " in line]
+        print("\n" + "\n".join(said))  # what a person saw (pytest -s)
         print(
-            f"\nengine back -> postgres healthy {healthy_after:.2f}s, "
+            f"engine back -> postgres healthy {healthy_after:.2f}s, "
             f"-> API /status 200 {api_after:.2f}s"
         )
     finally:
