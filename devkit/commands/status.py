@@ -70,7 +70,7 @@ def collect(state_dir: Any) -> dict[str, Any]:
         recorded = entry.get("state", "unknown")
         # a crashed component serves nothing even when its socket is still held (the API's
         # warm parent keeps it for the next child): not "open"
-        serving = recorded not in ("crashed", "stopped")
+        serving = recorded not in ("crashed", "stopped", "waiting")
         open_ports = {p: serving and _port_open(p) for p in ports} if running else {}
         live = recorded
         if running and recorded == "healthy" and (alive is False or not all(open_ports.values())):
@@ -127,7 +127,7 @@ def live(state_dir: Any) -> dict[str, Any] | None:
     # the process group is devkit's bookkeeping (run state), not part of a component's status
     recorded = (read_state(state_dir) or {}).get("components") or {}
     for c in data["components"]:
-        running = c["state"] not in ("stopped", "crashed", "disabled")
+        running = c["state"] not in ("stopped", "crashed", "disabled", "waiting")
         # a crashed component serves nothing even when its socket is still held (the API's warm
         # parent keeps it for the next child): not "open"
         opened = {int(p): running and _port_open(p) for p in c.get("ports", [])}

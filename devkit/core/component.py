@@ -14,6 +14,8 @@ from devkit.host.health import HealthGate
 
 LAST_ERROR_LINES = 30
 STABLE_AFTER = 10.0  # a run healthy this long resets the backoff
+# states without a run: no pid, no container, no uptime
+NOT_RUNNING = (State.STOPPED, State.CRASHED, State.DISABLED, State.WAITING)
 
 
 class Component:
@@ -46,6 +48,7 @@ class Component:
         self.runs = 0
         self.healthy_since: float | None = None
         self.healthy_this_run = False
+        self.ever_healthy = False  # healthy at least once in this `up`: outages are waited out
         self.gate = HealthGate(service.health_failure_threshold, service.health_success_threshold)
         self.tail: deque[str] = deque(maxlen=LAST_ERROR_LINES)
         self.backoff = Backoff(backoff_initial, backoff_cap)
@@ -60,7 +63,7 @@ class Component:
 
     def status(self) -> ComponentStatus:
         svc = self.service
-        running = self.state not in (State.STOPPED, State.CRASHED, State.DISABLED)
+        running = self.state not in NOT_RUNNING
         problem = svc.problem if running else None
         started_at = self.started_at if running else None  # uptime stops when the run ends
         return ComponentStatus(

@@ -21,6 +21,9 @@ class State(StrEnum):
     UNHEALTHY = "unhealthy"  # running but its health check fails
     RESTARTING = "restarting"
     CRASHED = "crashed"  # exited unexpectedly; `last_error` holds its last lines
+    # not running because something outside devkit it needs is gone (the Docker engine
+    # stopped): `detail` says what; resumed by itself when that answers again, not a crash
+    WAITING = "waiting"
     STOPPING = "stopping"
 
 

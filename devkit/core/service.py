@@ -71,6 +71,8 @@ class Service(ABC):
     health_failure_threshold: int = FAILURE_THRESHOLD
     health_success_threshold: int = SUCCESS_THRESHOLD
     start_timeout: float = 60.0
+    # while outage() reports one: how often the supervisor asks again (seconds)
+    outage_poll_interval: float = 1.0
 
     @property
     def ports(self) -> tuple[int, ...]:
@@ -127,6 +129,14 @@ class Service(ABC):
     @abstractmethod
     async def stop(self, timeout: float, reason: StopReason) -> None:
         """Stop what start() launched: polite signal, then force after `timeout`."""
+
+    async def outage(self) -> str | None:
+        """Asked when a run ended by itself or a start failed, after the component was healthy
+        once. Not None: something outside devkit it needs is unavailable (the Docker engine
+        stopped), said as "waiting for ...": the component shows WAITING with that text, is
+        asked again every outage_poll_interval, and is started again when this returns None.
+        Not a crash (no crash count, no give-up). Bounded, like health(). Default: None."""
+        return None
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Once at shutdown, after stop(): release watchers, clients, threads."""

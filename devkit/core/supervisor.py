@@ -12,6 +12,11 @@ dependencies are healthy again. A dependency in a crash loop is never given up: 
 with the capped backoff for as long as something depends on it. Any other give-up names the
 command that restarts the component (`devkit restart NAME`).
 
+A run that ends (or a start that fails) because something outside devkit is gone, as the
+service's `outage()` says (the Docker engine stopped), is no crash: the component WAITs, the
+service is asked again every `outage_poll_interval`, and it is started again when the outage is
+over. Before the component was ever healthy in this `up`, such a failure is a start failure.
+
 Health follows the probe contract (devkit.host.health): a component turns unhealthy after the
 service's health_failure_threshold consecutive failed probes, healthy after
 health_success_threshold passes, each probe bounded by the service's health_timeout.
@@ -418,6 +423,8 @@ class Supervisor:
             c.ever_started = True
             await asyncio.wait_for(svc.start(c.ctx), svc.start_timeout)  # type: ignore[arg-type]
         except DevkitError as exc:
+            if await self._wait_out_outage(c):
+                return None
             self._give_up(
                 c, [exc.message] + ([f"fix: {exc.hint}"] if exc.hint else []), exc.message
             )
@@ -457,7 +464,7 @@ class Supervisor:
                 flipped = gate.record(health.ok)
                 if gate.healthy:
                     if flipped:
-                        c.healthy_this_run = True
+                        c.healthy_this_run = c.ever_healthy = True
                         c.healthy_since = self.clock()
                         self._change(c, State.HEALTHY, health.detail)
                     elif not health.ok:  # still healthy: a failure below the threshold
@@ -538,7 +545,7 @@ class Supervisor:
         """A run ended by itself: record its last lines, then restart, wait or give up."""
         await self._quiet_stop(c, StopReason.REAP, timeout=1.0)  # what the run left in its group
         c.started_at = None
-        if self.shutting_down:
+        if self.shutting_down or await self._wait_out_outage(c):
             return
         svc = c.service
         ended = f"exited with code {code}" if code is not None else "failed to start"
@@ -588,6 +595,44 @@ class Supervisor:
             pass
         if c.wanted and not c.restart_pending:
             c.restart_pending, c.restart_reason = True, f"{ended}; restarting"
+
+    async def _ask_outage(self, c: Component) -> tuple[bool, str | None]:
+        """(answered, outage): the service's outage(), bounded by its health_timeout."""
+        try:
+            return True, await asyncio.wait_for(c.service.outage(), c.service.health_timeout)
+        except Exception as exc:  # noqa: BLE001 - TimeoutError too: no answer is no verdict
+            self._log(c.name, f"outage check failed: {_first(exc)}", "devkit")
+            return False, None
+
+    async def _wait_out_outage(self, c: Component) -> bool:
+        """True when the run ended because of an outage (see the module docstring): waits in
+        WAITING until it is over, then asks for a start; or returns early on a command."""
+        if not c.ever_healthy or self.shutting_down:
+            return False
+        answered, detail = await self._ask_outage(c)
+        if not answered or detail is None:
+            return False
+        c.started_at = None
+        self._log(c.name, f"{detail} (not a crash: resumed when it answers)", "devkit")
+        self._change(c, State.WAITING, detail)
+        began = self.clock()
+        while True:
+            c.wake.clear()
+            try:
+                await asyncio.wait_for(c.wake.wait(), c.service.outage_poll_interval)
+            except TimeoutError:
+                pass
+            if self.shutting_down or not c.wanted or c.restart_pending:
+                return True  # a command (stop, restart) or shutdown: _drive acts on it
+            answered, now = await self._ask_outage(c)
+            if answered and now is None:
+                break
+            if now is not None and now != c.detail:
+                self._change(c, State.WAITING, now)
+        waited = self.clock() - began
+        self._log(c.name, f"{detail}: over after {waited:.1f}s, resuming", "devkit")
+        c.restart_pending, c.restart_reason = True, "resuming after the outage"
+        return True
 
     # --- shutdown -----------------------------------------------------------------------------
     async def _shutdown(self) -> None:

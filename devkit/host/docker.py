@@ -85,3 +85,40 @@ def docker_error_text(exc: BaseException, limit: int = 160) -> str:
     lines = str(exc).strip().splitlines()
     text = lines[-1] if lines else type(exc).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class EnginePing:
+    """Whether the engine at `host` answers a ping within `timeout` seconds, on a client of its
+    own (created when the engine first answers: the SDK asks the API version on creation)."""
+
+    def __init__(self, host: str, timeout: float = 1.0) -> None:
+        self.host, self.timeout = host, timeout
+        self._client: Any = None
+
+    def __call__(self) -> bool:
+        try:
+            if self._client is None:
+                self._client = open_client(self.host, self.timeout)
+            return bool(self._client.ping())
+        except Exception:  # noqa: BLE001 - any failure: not answering
+            return False
+
+    def steady(self, grace: float, step: float = 0.1) -> bool:
+        """Answers now and keeps answering for `grace` seconds (an engine that is shutting
+        down still answers for a moment)."""
+        import time
+
+        deadline = time.monotonic() + grace
+        while self():
+            if time.monotonic() >= deadline:
+                return True
+            time.sleep(step)
+        return False
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001
+                pass

@@ -238,3 +238,26 @@ def wait_ready(url: str, timeout: float = 15.0, process: subprocess.Popen | None
 def log_stream(line: str) -> str:
     """PostgreSQL logs everything to stderr; only real problems are shown as errors."""
     return "stderr" if any(tag in line for tag in ("ERROR:", "FATAL:", "PANIC:")) else "stdout"
+
+
+# --- credentials that an existing database no longer takes -----------------------------------
+_AUTH_REFUSED = re.compile(r'password authentication failed|role ".*" does not exist')
+
+
+def refuses_credentials(error_text: str) -> bool:
+    """Whether a failed login says the user or password is wrong: permanent for an existing
+    cluster (it keeps the credentials it was created with), unlike "starting up"."""
+    return bool(_AUTH_REFUSED.search(error_text))
+
+
+def other_credentials_error(reason: str, created: str, start_over: str) -> DevkitError:
+    """The one message for "the data was created with other credentials" (native cluster or
+    Docker volume): `created` names the data ("the cluster in DIR"), `start_over` how to
+    remove it ("delete DIR")."""
+    return DevkitError(
+        f"PostgreSQL refuses the credentials in .env ({reason}): {created} was created with "
+        "other credentials; retrying cannot help",
+        "put the user and password it was created with in .env (POSTGRES_USER, "
+        f"POSTGRES_PASSWORD, DATABASE_URL), or {start_over} to start over (its data is lost; "
+        "devkit db backup first if you can log in another way)",
+    )

@@ -7,6 +7,12 @@ volume is re-used; one whose config differs is re-created (the volume and its da
 The port is published on 127.0.0.1 only. Health comes from the container's healthcheck; while
 that is still "starting" (or when the image has none) `pg_isready` via exec answers sooner.
 Every docker SDK call blocks, so they run in threads; logs stream from a daemon thread.
+
+When the engine goes away (Docker Desktop restarting, a laptop waking) the run ends, and
+`outage()` tells the supervisor to wait for the engine rather than count crashes: it pings the
+engine (short timeout) and the container is started again, with its volume, once it answers.
+An existing volume keeps the password it was created with: start() logs in once and says so
+when .env no longer matches (the healthcheck's pg_isready never logs in).
 """
 
 from __future__ import annotations
@@ -20,7 +26,14 @@ from typing import Any
 
 from devkit.core.service import Health, Service, ServiceContext, StopReason
 from devkit.errors import DevkitError
-from devkit.host.docker import COMPOSE_PROJECT, docker_error_text, docker_host, open_client
+from devkit.host import pgcluster
+from devkit.host.docker import (
+    COMPOSE_PROJECT,
+    EnginePing,
+    docker_error_text,
+    docker_host,
+    open_client,
+)
 from devkit.host.pgcluster import log_stream
 from devkit.settings import compose_file
 from devkit.settings.config import Settings
@@ -29,6 +42,11 @@ CONTAINER_PORT = 5432
 LOCAL_IMAGE = "devkit-local/postgres:15"
 PULL_POLICIES = ("missing", "never")
 COMPOSE_VERSION_LABEL = "1.29.2"
+PING_TIMEOUT = 1  # seconds: an engine that does not answer a ping this fast counts as gone
+# a run that ended as the engine stops it (exit 0, lost track) or a start that failed: the
+# engine may still answer for a moment while it shuts down (measured: ~1 s after the
+# container exited); it counts as gone when it stops answering within this time
+ENGINE_STOP_GRACE = 3.0
 
 
 def compose_env(settings: Settings) -> dict[str, str]:
@@ -83,6 +101,8 @@ class DockerPostgresService(Service):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ctx: ServiceContext | None = None
         self._exit: asyncio.Future[int] | None = None
+        self._engine_ping: EnginePing | None = None
+        self._engine_may_stop = False  # see ENGINE_STOP_GRACE
 
     # --- names ----------------------------------------------------------------------------------
     def volume_name(self, source: str) -> str:
@@ -309,6 +329,15 @@ class DockerPostgresService(Service):
     # --- Service --------------------------------------------------------------------------------
     async def start(self, ctx: ServiceContext) -> None:
         self._ctx, self._loop = ctx, asyncio.get_running_loop()
+        try:
+            await self._start()
+        except DevkitError:
+            raise
+        except Exception:
+            self._engine_may_stop = True  # e.g. "failed to update store" while it shuts down
+            raise
+
+    async def _start(self) -> None:
         container, how = await asyncio.to_thread(self.ensure_container)
         self.container = container
         since = None if how == "created" else int(time.time())
@@ -321,12 +350,56 @@ class DockerPostgresService(Service):
             f"{how} container {container.name} ({container.short_id}, image "
             f"{self.spec.image}, 127.0.0.1:{self.host_port} -> {CONTAINER_PORT})"
         )
-        self._exit = self._loop.create_future()
+        self._exit = asyncio.get_running_loop().create_future()
         self._stream_client = self._stream_client or await asyncio.to_thread(
             _connect, self.settings, 30
         )
         _daemon(f"postgres-logs-{container.short_id}", self._stream_logs, container.id, since)
         _daemon(f"postgres-wait-{container.short_id}", self._wait_thread, container.id, self._exit)
+        await asyncio.to_thread(self._refuse_other_credentials, container)
+
+    def data_volume(self) -> str | None:
+        """The named volume that holds the cluster (None: a bind mount or none)."""
+        for vol in self.spec.volumes:
+            if vol.named and vol.source:
+                return self.volume_name(vol.source)
+        return None
+
+    def _refuse_other_credentials(self, container: Any) -> None:
+        """Once the server accepts connections (pg_isready inside, which logs nothing), one
+        login with the password in .env: an existing volume keeps the one it was created with,
+        and a mismatch is said once instead of by every failed login of the API."""
+        deadline = time.monotonic() + self.start_timeout / 2
+        while not self._exec_probe(None).ok:
+            container.reload()
+            if container.status != "running" or time.monotonic() > deadline:
+                return  # the exit handling or the health check reports these
+            time.sleep(0.1)
+        import psycopg
+
+        try:
+            conn = psycopg.connect(
+                host="127.0.0.1",
+                port=self.host_port,
+                user=self.user,
+                password=self.spec.environment.get("POSTGRES_PASSWORD", ""),
+                dbname="postgres",
+                connect_timeout=3,
+            )
+        except psycopg.OperationalError as exc:
+            lines = str(exc).strip().splitlines()
+            text = lines[-1] if lines else type(exc).__name__
+            if not pgcluster.refuses_credentials(text):
+                return
+            volume = self.data_volume()
+            raise pgcluster.other_credentials_error(
+                text,
+                f"the Docker volume {volume}" if volume else f"the data of {self.container_name}",
+                f"remove it: docker rm -f {self.container_name} && docker volume rm {volume}"
+                if volume
+                else f"remove the data of {self.container_name}",
+            ) from None
+        conn.close()
 
     def _start_container(self, container: Any) -> None:
         import docker
@@ -370,6 +443,8 @@ class DockerPostgresService(Service):
         except Exception as exc:  # noqa: BLE001
             self._log(f"lost track of the container: {docker_error_text(exc)}")
             code = -1
+        if code in (0, -1):  # stopped from outside or the engine went away: see outage()
+            self._engine_may_stop = True
         loop = self._loop
         if loop is not None and not loop.is_closed():
             try:
@@ -424,6 +499,18 @@ class DockerPostgresService(Service):
         assert self._exit is not None
         return await asyncio.shield(self._exit)
 
+    async def outage(self) -> str | None:
+        grace = ENGINE_STOP_GRACE if self._engine_may_stop else 0.0
+        self._engine_may_stop = False
+        if await asyncio.to_thread(self._ping().steady, grace):
+            return None
+        return f"waiting for the Docker engine at {docker_host(self.settings.root) or 'the default socket'}"
+
+    def _ping(self) -> EnginePing:
+        if self._engine_ping is None:
+            self._engine_ping = EnginePing(docker_host(self.settings.root), PING_TIMEOUT)
+        return self._engine_ping
+
     async def stop(self, timeout: float, reason: StopReason) -> None:
         container = self.container
         if container is None:
@@ -438,6 +525,10 @@ class DockerPostgresService(Service):
                     container.stop(timeout=max(1, int(round(timeout))))
             except docker.errors.NotFound:
                 pass
+            except Exception:
+                if self._ping()():
+                    raise
+                # the engine is gone: it stopped the container (or keeps it, live-restore)
 
         await asyncio.to_thread(stop)
         if self._exit is not None and not self._exit.done():
@@ -447,6 +538,8 @@ class DockerPostgresService(Service):
                 pass
 
     async def close(self) -> None:
+        if self._engine_ping is not None:
+            self._engine_ping.close()
         for client in (self._client, self._stream_client):
             if client is not None:
                 try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -331,14 +330,9 @@ class NativePostgresService(Service):
             )
         except psycopg.OperationalError as exc:
             text = _short(exc)
-            if "password authentication failed" in text or AUTH_ROLE_MISSING.search(text):
-                raise DevkitError(
-                    f"PostgreSQL refuses the credentials in .env ({text}): the cluster in "
-                    f"{self.datadir} was created with other credentials; retrying cannot help",
-                    f"put the user and password it was created with in .env "
-                    f"(POSTGRES_USER, POSTGRES_PASSWORD, DATABASE_URL), or delete "
-                    f"{self.datadir} to start over (its data is lost; devkit db backup first "
-                    "if you can log in another way)",
+            if pgcluster.refuses_credentials(text):
+                raise pgcluster.other_credentials_error(
+                    text, f"the cluster in {self.datadir}", f"delete {self.datadir}"
                 ) from None
             return
         await conn.close()
@@ -372,7 +366,7 @@ class NativePostgresService(Service):
                 )
         except psycopg.OperationalError as exc:
             text = _short(exc)
-            if "password authentication failed" in text or "does not exist" in text:
+            if pgcluster.refuses_credentials(text):
                 text += (
                     f" (the cluster in {self.datadir} was created with other credentials: "
                     "put those in .env, or delete that folder to start over - its data "
@@ -447,9 +441,6 @@ class NativePostgresService(Service):
             except TimeoutError:
                 self._log(f"PostgreSQL did not stop within {timeout:g}s; killing it")
         await child.stop(1.0, sig=signal.SIGKILL)
-
-
-AUTH_ROLE_MISSING = re.compile(r'role ".*" does not exist')
 
 
 def _short(exc: BaseException) -> str:

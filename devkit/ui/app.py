@@ -293,8 +293,11 @@ class DashboardApp(App[int]):
         healthy = sum(s.state == State.HEALTHY for s in enabled)
         crashed = [s.name for s in enabled if s.state == State.CRASHED]
         troubled = [s.name for s in enabled if s.problem and s.state in RUNNING]
+        waiting = [s.name for s in enabled if s.state == State.WAITING]
         if crashed:
             health = (f"{', '.join(crashed)} crashed", "b red")
+        elif waiting:
+            health = (f"{', '.join(waiting)} waiting (see its detail)", "b yellow")
         elif troubled:
             health = (f"{', '.join(troubled)}: error (see panel)", "b red")
         elif enabled and healthy == len(enabled):

@@ -109,8 +109,8 @@ class ComponentsTable(DataTable):
         style = STATE_STYLES.get(status.state, "")
         name = Text(status.name, style=self.palette.colour(status.name))
         state = Text(str(status.state), style=style)
-        detail = status.detail if status.detail not in ("", str(status.state)) else ""
-        loud = status.state in (State.CRASHED, State.UNHEALTHY)
+        detail = words.detail(status)
+        loud = status.state in (State.CRASHED, State.UNHEALTHY, State.WAITING)
         if status.problem and status.state in RUNNING:  # serving, but what it serves is broken
             detail, loud, style = status.problem, True, PROBLEM_STYLE
         texts: dict[str, Text] = {"name": name}

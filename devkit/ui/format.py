@@ -33,6 +33,7 @@ STATE_STYLES = {
     State.UNHEALTHY: "bold yellow",
     State.RESTARTING: "yellow",
     State.STARTING: "cyan",
+    State.WAITING: "bold yellow",
     State.STOPPING: "yellow",
     State.STOPPED: "dim",
     State.DISABLED: "dim italic",

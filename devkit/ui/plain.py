@@ -38,6 +38,7 @@ STATE_COLOURS = {
     State.UNHEALTHY: "33",
     State.RESTARTING: "33",
     State.STARTING: "36",
+    State.WAITING: "33",
 }
 DEVKIT = "devkit"
 EXCERPT_LINES = 10

@@ -22,11 +22,21 @@ def state_change(event: StateChanged) -> str | None:
     if event.old == event.new and status.state != State.DISABLED:
         return None
     text = f"{status.name} {event.new}"
-    if status.detail and status.detail not in (str(status.state), *QUIET_DETAILS):
+    if status.detail.startswith(f"{status.state} "):  # "postgres waiting for the Docker engine"
+        text = f"{status.name} {status.detail}"
+    elif status.detail and status.detail not in (str(status.state), *QUIET_DETAILS):
         text += f": {status.detail}"
     if status.state == State.HEALTHY and status.url:
         text += f"  {status.url}"
     return text
+
+
+def detail(status: ComponentStatus) -> str:
+    """The detail shown after the state word: "" when it only repeats it, and without the
+    state word it starts with ("waiting" + "for the Docker engine at ...")."""
+    if status.detail == str(status.state):
+        return ""
+    return status.detail.removeprefix(f"{status.state} ")
 
 
 def notice(event: Notice) -> str:

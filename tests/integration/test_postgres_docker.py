@@ -79,17 +79,21 @@ def remove_project(client: Any, name: str) -> None:
 
 
 def pg_settings(
-    tmp_path: Path, project: str, port: int | None = None, image: str = IMAGE
+    tmp_path: Path,
+    project: str,
+    port: int | None = None,
+    image: str = IMAGE,
+    password: str = PASSWORD,
 ) -> Settings:
     port = port or free_port()
     env = {
         "COMPOSE_PROJECT_NAME": project,
         "POSTGRES_IMAGE": image,
         "POSTGRES_USER": "aios",
-        "POSTGRES_PASSWORD": PASSWORD,
+        "POSTGRES_PASSWORD": password,
         "POSTGRES_DB": "aios",
         "POSTGRES_PORT": str(port),
-        "DATABASE_URL": f"postgresql://aios:{PASSWORD}@127.0.0.1:{port}/aios",
+        "DATABASE_URL": f"postgresql://aios:{password}@127.0.0.1:{port}/aios",
     }
     return settings(
         tmp_path, env=env, components=("postgres",), db_backend="docker", compose_file=COMPOSE_FILE
@@ -302,3 +306,27 @@ def test_compose_file_errors_name_the_problem(tmp_path: Path) -> None:
         load_service(bad, "postgres", {})
     with pytest.raises(ConfigError, match="does not exist"):
         load_service(tmp_path / "missing.yml", "postgres", {})
+
+
+async def test_a_volume_made_with_another_password_is_said_once(
+    engine, project, tmp_path: Path
+) -> None:
+    """pg_isready (the healthcheck) never logs in: start() does, once, and says what to do."""
+    port = free_port()
+    first = pg_settings(tmp_path / "a", project, port, password="password-A")
+    async with Harness(supervisor(first)) as h:
+        await h.state("postgres", State.HEALTHY, timeout=90)
+    second = pg_settings(tmp_path / "b", project, port, password="password-B")
+    volume = f"{project}_pgdata"
+    async with Harness(supervisor(second)) as h:
+        status = await h.state("postgres", State.CRASHED, timeout=90)
+        assert "created with other credentials" in status.detail, status.detail
+        assert f"the Docker volume {volume}" in status.detail, status.detail
+        assert "retrying cannot help" in status.detail
+        fix = [line for line in status.last_error if line.startswith("fix: ")]
+        assert fix and f"docker volume rm {volume}" in fix[0], status.last_error
+        assert "password-B" not in "\n".join(status.last_error) + status.detail
+        assert h.transitions("postgres").count(("postgres", State.CRASHED)) == 1
+    container = engine.containers.get(f"{project}-postgres-1")
+    failed = container.logs().decode().count("password authentication failed")
+    assert failed == 1, f"{failed} failed logins (one check, no flood)"

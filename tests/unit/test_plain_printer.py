@@ -49,3 +49,19 @@ def test_crash_excerpt_is_labelled_and_not_fresh_output() -> None:
     assert not [g for g in fresh if g[0] == "api"]  # no line poses as api's new output
     excerpt = [line for line in lines if not FRESH.match(line)]
     assert [line.split("┆ ", 1)[1] for line in excerpt] == list(last)
+
+
+def test_waiting_reads_as_one_phrase_without_an_excerpt_and_the_table_detail_matches() -> None:
+    from devkit.ui import text as words
+
+    p, out = printer()
+    detail = "waiting for the Docker engine at unix:///tmp/x/docker.sock"
+    event = changed(
+        "postgres", State.HEALTHY, State.WAITING, detail=detail, last_error=("old line",)
+    )
+    p(event)
+    fresh = [m.groups() for line in out.getvalue().splitlines() if (m := FRESH.match(line))]
+    assert fresh == [("devkit", f"postgres {detail}")]  # not "waiting: waiting for ..."
+    assert words.detail(event.status) == "for the Docker engine at unix:///tmp/x/docker.sock"
+    healthy = ComponentStatus("api", "flask", State.HEALTHY, detail="healthy")
+    assert words.detail(healthy) == ""
