@@ -62,7 +62,7 @@ class BuildResult:
 
 
 def build_wheels(root: Path, python: str = sys.executable) -> None:
-    """Build the API's wheels (and the build backend's) into deploy/wheels/ on this machine."""
+    """Build the API's wheels into deploy/wheels/ on this machine."""
     wheels = root / "deploy" / "wheels"
     wheels.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
@@ -77,8 +77,6 @@ def build_wheels(root: Path, python: str = sys.executable) -> None:
             str(wheels),
             "-r",
             str(root / "deploy" / "requirements.txt"),
-            *build_backend(root),
-            "wheel",
         ],
         capture_output=True,
         text=True,
@@ -127,11 +125,3 @@ def build_image(
     size = run_docker(["image", "inspect", "-f", "{{.Size}}", tag]).strip()
     return BuildResult(tag=tag, seconds=seconds, size_bytes=int(size or 0))
 
-
-def build_backend(root: Path) -> list[str]:
-    """pyproject.toml's [build-system] requires: the Dockerfile builds the server package with
-    it, so an offline build needs its wheels too."""
-    import tomllib
-
-    with (root / "pyproject.toml").open("rb") as handle:
-        return [str(r) for r in tomllib.load(handle)["build-system"]["requires"]]
