@@ -2,13 +2,20 @@
 
 psycopg_pool keeps reconnecting in the background; `check=` tests each connection as it is
 handed out, so connections broken by a database restart are replaced, not returned to callers.
+The check costs a round trip only for a connection idle longer than RECHECK_IDLE_S (a dropped
+network sends nothing) or whose socket has something to read while idle (a restarting or
+terminating server sends its FATAL message and closes): a busy API does not pay a round trip
+per request.
 A short reconnect_timeout makes the pool give up its backoff quickly, after which the next
 request starts a fresh connection attempt at once (recovery does not wait minutes).
 """
 
 from __future__ import annotations
 
+import select
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,7 +31,39 @@ CONNECT_TIMEOUT_S = 3  # TCP connect to PostgreSQL (a black-holed host fails thi
 REQUEST_WAIT_S = 5.0  # a request waits this long for a pooled connection
 PROBE_WAIT_S = 1.0  # /status waits this long
 RECONNECT_TIMEOUT_S = 4.0  # background backoff gives up after this; next request retries
+RECHECK_IDLE_S = 2.0  # a connection idle longer than this is checked with a round trip
 EXTENSION = "aios_db"
+
+_returned: weakref.WeakKeyDictionary[Connection[Any], float] = weakref.WeakKeyDictionary()
+
+
+def mark_returned(conn: Connection[Any]) -> None:
+    """The pool's reset hook: when the connection went back to the pool, idle and healthy."""
+    _returned[conn] = time.monotonic()
+
+
+def check_connection(conn: Connection[Any]) -> None:
+    """The pool's check: raise if `conn` is not usable; a round trip only when in doubt."""
+    returned = _returned.get(conn)
+    if (
+        returned is not None
+        and time.monotonic() - returned < RECHECK_IDLE_S
+        and not conn.broken
+        and not _has_input(conn)
+    ):
+        return
+    ConnectionPool.check_connection(conn)
+
+
+def _has_input(conn: Connection[Any]) -> bool:
+    """An idle connection's socket is quiet; readable means a server message (e.g. FATAL:
+    terminating connection) or a closed socket."""
+    try:
+        poller = select.poll()
+        poller.register(conn.pgconn.socket, select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    except Exception:  # noqa: BLE001 - a closed pgconn: let the full check say
+        return True
 
 
 class Database:
@@ -60,7 +99,8 @@ class Database:
                 "application_name": "aios-api",
             },
             open=True,  # non-blocking: wait() is never called
-            check=ConnectionPool.check_connection,
+            check=check_connection,
+            reset=mark_returned,
             timeout=REQUEST_WAIT_S,
             reconnect_timeout=RECONNECT_TIMEOUT_S,
             name="aios",
@@ -86,10 +126,11 @@ class Database:
             raise db_unavailable() from exc
 
     def ping(self, timeout: float = PROBE_WAIT_S) -> bool:
-        """True when a working connection can be had within `timeout` (the pool's check ran)."""
+        """True when a working connection can be had within `timeout`: one round trip on it
+        (health probes must notice a database that vanished without closing the socket)."""
         try:
-            with self.pool.connection(timeout=timeout):
-                pass  # the pool's check already made a round trip on this connection
+            with self.pool.connection(timeout=timeout) as conn:
+                ConnectionPool.check_connection(conn)
             return True
         except (PoolTimeout, OperationalError):
             return False
