@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from psycopg import Connection, OperationalError
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -34,20 +35,21 @@ RECONNECT_TIMEOUT_S = 4.0  # background backoff gives up after this; next reques
 RECHECK_IDLE_S = 2.0  # a connection idle longer than this is checked with a round trip
 EXTENSION = "aios_db"
 
-_returned: weakref.WeakKeyDictionary[Connection[Any], float] = weakref.WeakKeyDictionary()
+_last_used: weakref.WeakKeyDictionary[Connection[Any], float] = weakref.WeakKeyDictionary()
 
 
-def mark_returned(conn: Connection[Any]) -> None:
-    """The pool's reset hook: when the connection went back to the pool, idle and healthy."""
-    _returned[conn] = time.monotonic()
+def mark_used(conn: Connection[Any]) -> None:
+    """Note when a request last used the connection (not a pool `reset=` hook: with one the
+    pool hands every returned connection to a worker thread, a thread switch per request)."""
+    _last_used[conn] = time.monotonic()
 
 
 def check_connection(conn: Connection[Any]) -> None:
     """The pool's check: raise if `conn` is not usable; a round trip only when in doubt."""
-    returned = _returned.get(conn)
+    used = _last_used.get(conn)
     if (
-        returned is not None
-        and time.monotonic() - returned < RECHECK_IDLE_S
+        used is not None
+        and time.monotonic() - used < RECHECK_IDLE_S
         and not conn.broken
         and not _has_input(conn)
     ):
@@ -100,7 +102,6 @@ class Database:
             },
             open=True,  # non-blocking: wait() is never called
             check=check_connection,
-            reset=mark_returned,
             timeout=REQUEST_WAIT_S,
             reconnect_timeout=RECONNECT_TIMEOUT_S,
             name="aios",
@@ -121,7 +122,10 @@ class Database:
     def connection(self, timeout: float | None = None) -> Iterator[Connection[Any]]:
         try:
             with self.pool.connection(timeout=timeout) as conn:
-                yield conn
+                try:
+                    yield conn
+                finally:
+                    mark_used(conn)
         except PoolTimeout as exc:
             raise db_unavailable() from exc
 
@@ -160,3 +164,18 @@ def connection() -> Iterator[Connection[Any]]:
     """
     with get_database().connection() as conn:
         yield conn
+
+
+@contextmanager
+def single_statement() -> Iterator[Connection[Any]]:
+    """A pooled connection in autocommit mode, for one read-only statement: it is its own
+    transaction, so no BEGIN and COMMIT round trips (a request's read costs one round trip).
+    Use connection() for anything that writes or runs more than one statement."""
+    with get_database().connection() as conn:
+        conn.autocommit = True
+        try:
+            yield conn
+        finally:
+            # back to transactions for the next user (a broken one is discarded by the pool)
+            if conn.info.transaction_status == TransactionStatus.IDLE:
+                conn.autocommit = False

@@ -74,3 +74,20 @@ def test_connection_ended_by_the_server_is_replaced_without_an_error(
             pids = [c.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"] for c in held]
         assert victim not in pids
         assert database.stats().get("connections_lost", 0) >= 1
+
+
+def test_single_statement_runs_without_a_transaction(app: Flask) -> None:
+    """One read costs one round trip (no BEGIN/COMMIT); the next user of the same pooled
+    connection gets a transaction again (its writes roll back on error)."""
+    from psycopg.pq import TransactionStatus
+
+    with app.app_context():
+        with db.single_statement() as conn:
+            conn.execute("SELECT 1").fetchone()
+            assert conn.info.transaction_status == TransactionStatus.IDLE
+            first = conn
+        assert not first.autocommit, "back in the pool in transaction mode"
+        with db.connection() as conn:
+            assert not conn.autocommit
+            conn.execute("SELECT 1").fetchone()
+            assert conn.info.transaction_status == TransactionStatus.INTRANS
