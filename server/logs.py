@@ -109,7 +109,9 @@ class AppLogs:
         self.log_dir = log_dir
         log_dir.mkdir(parents=True, exist_ok=True)
         outputs = [
-            Output(rotating_file(log_dir / "combined.log", max_bytes, backup_count), JsonFormatter()),
+            Output(
+                rotating_file(log_dir / "combined.log", max_bytes, backup_count), JsonFormatter()
+            ),
             Output(
                 rotating_file(log_dir / "error.log", max_bytes, backup_count),
                 JsonFormatter(),

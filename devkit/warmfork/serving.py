@@ -4,8 +4,10 @@ Why waitress: one event loop accepts and parses, a fixed pool of threads runs th
 request costs no thread start and no http.server parsing (Werkzeug's development server
 spent ~15% of a request's CPU there). It takes an already-bound socket (`sockets=`).
 
-Drain (SIGTERM): stop accepting at once (the next child accepts on the same socket), close idle
-keep-alive connections, let the requests in flight finish within a bound, stop the threads.
+Drain (SIGTERM): stop accepting at once (the next child accepts on the same socket); connections
+already accepted are still served (their request may not have been read yet: closing them
+would reset it), each response then says `Connection: close`; a connection idle for
+KEEPALIVE_IDLE is closed; all within a bound, then the threads stop.
 Imported inside the child only (not by the warm parent's preloads): the parent stays stdlib.
 """
 
@@ -27,9 +29,28 @@ LOOP_TIMEOUT = 1.0  # s: the loop wakes on its own this often (signals wake it a
 class Serving:
     """waitress serving `app` on a copy of `listener` until drained."""
 
-    def __init__(self, app: Any, listener: socket.socket, threads: int = THREADS) -> None:
+    def __init__(
+        self,
+        app: Any,
+        listener: socket.socket,
+        threads: int = THREADS,
+        keepalive_idle: float = KEEPALIVE_IDLE,
+    ) -> None:
         from waitress import wasyncore
+        from waitress.channel import HTTPChannel
         from waitress.server import create_server
+        from waitress.task import WSGITask
+
+        serving = self
+
+        class Task(WSGITask):  # type: ignore[misc]
+            def build_response_header(self) -> bytes:
+                if serving.draining:  # the client must not send more on this connection
+                    self.set_close_on_finish()
+                return super().build_response_header()  # type: ignore[no-any-return]
+
+        class Channel(HTTPChannel):  # type: ignore[misc]
+            task_class = Task
 
         # "Task queue depth" warnings: requests waiting for a thread are normal under load
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
@@ -39,13 +60,16 @@ class Serving:
             app,
             sockets=[sock],
             threads=threads,
-            channel_timeout=KEEPALIVE_IDLE,
+            channel_timeout=keepalive_idle,
             cleanup_interval=1,
             asyncore_use_poll=True,
             backlog=1024,
             ident="devkit",
         )
+        self.server.channel_class = Channel
         self.map: dict[int, Any] = self.server._map
+        self.keepalive_idle = keepalive_idle
+        self.draining = False
         self.port: int = sock.getsockname()[1]
 
     def serve_until(self, draining: threading.Event, wake_fd: int) -> None:
@@ -72,8 +96,10 @@ class Serving:
             wake.socket.close()
 
     def finish(self, timeout: float) -> None:
-        """Stop accepting, close idle connections, finish the requests in flight (bounded)."""
+        """Stop accepting; serve the connections already accepted until they close or idle
+        for keepalive_idle (bounded by `timeout`); stop the threads."""
         server = self.server
+        self.draining = True
         server.accepting = False
         server.del_channel(self.map)
         try:
@@ -81,19 +107,13 @@ class Serving:
         except OSError:
             pass
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            channels = list(server.active_channels.values())
-            busy = False
-            for channel in channels:
-                if channel.requests or channel.total_outbufs_len or channel.request is not None:
-                    busy = True
-                else:
-                    channel.will_close = True  # idle keep-alive: closed by the next loop turn
-            if not channels:
-                break
+        while server.active_channels and time.monotonic() < deadline:
+            idle_since = time.time() - self.keepalive_idle
+            for channel in list(server.active_channels.values()):
+                busy = channel.requests or channel.total_outbufs_len or channel.request
+                if not busy and channel.last_activity < idle_since:
+                    channel.will_close = True  # closed by the next loop turn
             self.wasyncore.loop(timeout=0.05, map=self.map, use_poll=True, count=1)
-            if not busy and not server.active_channels:
-                break
         server.task_dispatcher.shutdown(
             cancel_pending=True, timeout=max(0.0, deadline - time.monotonic())
         )

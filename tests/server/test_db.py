@@ -44,7 +44,6 @@ def test_unreachable_database_is_api_error_503(
     assert (caught.value.status, caught.value.code) == (503, "db_unavailable")
 
 
-
 def test_connection_ended_by_the_server_is_replaced_without_an_error(
     app: Flask, server_config: Config
 ) -> None:
