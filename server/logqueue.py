@@ -144,7 +144,7 @@ class QueueSink(logging.Handler):
         super().__init__()
         self.writer = writer
 
-    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+    def handle(self, record: logging.LogRecord) -> bool:
         if self.filters and not self.filter(record):
             return False
         self.writer.put(record)

@@ -18,7 +18,7 @@ import os
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 KEEPALIVE_IDLE = 5.0  # s an idle keep-alive connection is kept: bounds a drain by idle clients
 # app threads per worker process (DEVKIT_API_THREADS overrides)
@@ -43,20 +43,21 @@ class Serving:
 
         serving = self
 
-        class Task(WSGITask):  # type: ignore[misc]
+        class Task(WSGITask):
             def build_response_header(self) -> bytes:
                 if serving.draining:  # the client must not send more on this connection
                     self.set_close_on_finish()
-                return super().build_response_header()  # type: ignore[no-any-return]
+                return super().build_response_header()
 
-        class Channel(HTTPChannel):  # type: ignore[misc]
+        class Channel(HTTPChannel):
             task_class = Task
 
         # "Task queue depth" warnings: requests waiting for a thread are normal under load
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         self.wasyncore = wasyncore
         sock = socket.socket(fileno=os.dup(listener.fileno()))  # ours to close on drain
-        self.server: Any = create_server(
+        # Any: the stubs type it as a union of server kinds; one TCP socket gives a TcpWSGIServer
+        self.server: Any = cast(Any, create_server)(
             app,
             sockets=[sock],
             threads=threads,
@@ -77,7 +78,9 @@ class Serving:
         the loop's wait at once, so no connection is accepted for the old code meanwhile."""
         wasyncore = self.wasyncore
 
-        class Wake(wasyncore.file_dispatcher):  # type: ignore[misc, name-defined]
+        base: Any = wasyncore.file_dispatcher  # POSIX only: the stubs leave it out
+
+        class Wake(base):
             def handle_read(self) -> None:
                 try:
                     self.recv(512)
