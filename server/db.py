@@ -2,19 +2,27 @@
 
 psycopg_pool keeps reconnecting in the background; `check=` tests each connection as it is
 handed out, so connections broken by a database restart are replaced, not returned to callers.
+The check costs a round trip only for a connection idle longer than RECHECK_IDLE_S (a dropped
+network sends nothing) or whose socket has something to read while idle (a restarting or
+terminating server sends its FATAL message and closes): a busy API does not pay a round trip
+per request.
 A short reconnect_timeout makes the pool give up its backoff quickly, after which the next
 request starts a fresh connection attempt at once (recovery does not wait minutes).
 """
 
 from __future__ import annotations
 
+import select
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app
 from psycopg import Connection, OperationalError
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -24,7 +32,40 @@ CONNECT_TIMEOUT_S = 3  # TCP connect to PostgreSQL (a black-holed host fails thi
 REQUEST_WAIT_S = 5.0  # a request waits this long for a pooled connection
 PROBE_WAIT_S = 1.0  # /status waits this long
 RECONNECT_TIMEOUT_S = 4.0  # background backoff gives up after this; next request retries
+RECHECK_IDLE_S = 2.0  # a connection idle longer than this is checked with a round trip
 EXTENSION = "aios_db"
+
+_last_used: weakref.WeakKeyDictionary[Connection[Any], float] = weakref.WeakKeyDictionary()
+
+
+def mark_used(conn: Connection[Any]) -> None:
+    """Note when a request last used the connection (not a pool `reset=` hook: with one the
+    pool hands every returned connection to a worker thread, a thread switch per request)."""
+    _last_used[conn] = time.monotonic()
+
+
+def check_connection(conn: Connection[Any]) -> None:
+    """The pool's check: raise if `conn` is not usable; a round trip only when in doubt."""
+    used = _last_used.get(conn)
+    if (
+        used is not None
+        and time.monotonic() - used < RECHECK_IDLE_S
+        and not conn.broken
+        and not _has_input(conn)
+    ):
+        return
+    ConnectionPool.check_connection(conn)
+
+
+def _has_input(conn: Connection[Any]) -> bool:
+    """An idle connection's socket is quiet; readable means a server message (e.g. FATAL:
+    terminating connection) or a closed socket."""
+    try:
+        poller = select.poll()
+        poller.register(conn.pgconn.socket, select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    except Exception:  # noqa: BLE001 - a closed pgconn: let the full check say
+        return True
 
 
 class Database:
@@ -60,7 +101,7 @@ class Database:
                 "application_name": "aios-api",
             },
             open=True,  # non-blocking: wait() is never called
-            check=ConnectionPool.check_connection,
+            check=check_connection,
             timeout=REQUEST_WAIT_S,
             reconnect_timeout=RECONNECT_TIMEOUT_S,
             name="aios",
@@ -81,15 +122,19 @@ class Database:
     def connection(self, timeout: float | None = None) -> Iterator[Connection[Any]]:
         try:
             with self.pool.connection(timeout=timeout) as conn:
-                yield conn
+                try:
+                    yield conn
+                finally:
+                    mark_used(conn)
         except PoolTimeout as exc:
             raise db_unavailable() from exc
 
     def ping(self, timeout: float = PROBE_WAIT_S) -> bool:
-        """True when a working connection can be had within `timeout` (the pool's check ran)."""
+        """True when a working connection can be had within `timeout`: one round trip on it
+        (health probes must notice a database that vanished without closing the socket)."""
         try:
-            with self.pool.connection(timeout=timeout):
-                pass  # the pool's check already made a round trip on this connection
+            with self.pool.connection(timeout=timeout) as conn:
+                ConnectionPool.check_connection(conn)
             return True
         except (PoolTimeout, OperationalError):
             return False
@@ -119,3 +164,18 @@ def connection() -> Iterator[Connection[Any]]:
     """
     with get_database().connection() as conn:
         yield conn
+
+
+@contextmanager
+def single_statement() -> Iterator[Connection[Any]]:
+    """A pooled connection in autocommit mode, for one read-only statement: it is its own
+    transaction, so no BEGIN and COMMIT round trips (a request's read costs one round trip).
+    Use connection() for anything that writes or runs more than one statement."""
+    with get_database().connection() as conn:
+        conn.autocommit = True
+        try:
+            yield conn
+        finally:
+            # back to transactions for the next user (a broken one is discarded by the pool)
+            if conn.info.transaction_status == TransactionStatus.IDLE:
+                conn.autocommit = False

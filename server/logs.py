@@ -7,6 +7,9 @@ same files, and a plain RotatingFileHandler in each would rotate over the others
 
 Each app gets its own Logger object outside the logging tree, so several apps in one process
 (tests) write to their own files without sharing global handlers.
+
+Records are formatted and written by a background thread (server/logqueue.py): a request pays
+for a queue put, not for JSON formatting and a locked file write. AppLogs.flush() waits for it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from concurrent_log_handler import ConcurrentRotatingFileHandler
 from flask import Flask, Response, g, request
+
+from server.logqueue import Output, QueueSink, QueueWriter
 
 if TYPE_CHECKING:
     from server.config import Config
@@ -102,21 +107,29 @@ class AppLogs:
         _counter += 1
         self.logger = logging.Logger(f"aios.api.{_counter}", level)
         self.log_dir = log_dir
-        self.handlers: list[logging.Handler] = []
-        self.attached: list[str] = []
         log_dir.mkdir(parents=True, exist_ok=True)
-        combined = rotating_file(log_dir / "combined.log", max_bytes, backup_count)
-        combined.setFormatter(JsonFormatter())
-        errors = rotating_file(log_dir / "error.log", max_bytes, backup_count)
-        errors.setLevel(logging.ERROR)
-        errors.setFormatter(JsonFormatter())
-        self.handlers += [combined, errors]
+        outputs = [
+            Output(
+                rotating_file(log_dir / "combined.log", max_bytes, backup_count), JsonFormatter()
+            ),
+            Output(
+                rotating_file(log_dir / "error.log", max_bytes, backup_count),
+                JsonFormatter(),
+                logging.ERROR,
+            ),
+        ]
         if console is not None:
-            stream = logging.StreamHandler(sys.stdout)
-            stream.setFormatter(ConsoleFormatter() if console == "readable" else JsonFormatter())
-            self.handlers.append(stream)
-        for handler in self.handlers:
-            self.logger.addHandler(handler)
+            outputs.append(
+                Output(
+                    logging.StreamHandler(sys.stdout),
+                    ConsoleFormatter() if console == "readable" else JsonFormatter(),
+                )
+            )
+        self.writer = QueueWriter(outputs)
+        self.sink = QueueSink(self.writer)
+        self.handlers: list[logging.Handler] = [self.sink]
+        self.attached: list[str] = []
+        self.logger.addHandler(self.sink)
 
     def attach(self, logger_name: str, level: int = logging.WARNING) -> None:
         """Send a library's log records (e.g. psycopg.pool) to this app's outputs."""
@@ -136,6 +149,10 @@ class AppLogs:
         self.attach("psycopg.pool")
         self.attached.append("psycopg.pool")
 
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until the records logged so far are in the files (and on stdout)."""
+        return self.writer.flush(timeout)
+
     def close(self) -> None:
         for name in self.attached:
             library = logging.getLogger(name)
@@ -143,7 +160,7 @@ class AppLogs:
                 library.removeHandler(handler)
         for handler in self.handlers:
             self.logger.removeHandler(handler)
-            handler.close()
+        self.writer.close()
 
 
 def rotating_file(path: Path, max_bytes: int, backup_count: int) -> logging.Handler:

@@ -91,7 +91,7 @@ def list_notes() -> Any:
         where += " AND (created_at, id) < (%s, %s)"
         params += [created_at, last_id]
     params.append(limit + 1)
-    with db.connection() as conn:
+    with db.single_statement() as conn:
         rows = conn.execute(
             f"SELECT {_COLUMNS} FROM notes WHERE {where} "
             "ORDER BY created_at DESC, id DESC LIMIT %s",
@@ -126,7 +126,7 @@ def create_note() -> Any:
 @bp.get("/notes/<int:note_id>")
 @require_auth
 def get_note(note_id: int) -> Any:
-    with db.connection() as conn:
+    with db.single_statement() as conn:
         return jsonify(note_json(_fetch_own(conn, note_id)))
 
 

@@ -124,4 +124,3 @@ def build_image(
     seconds = time.monotonic() - started
     size = run_docker(["image", "inspect", "-f", "{{.Size}}", tag]).strip()
     return BuildResult(tag=tag, seconds=seconds, size_bytes=int(size or 0))
-

@@ -1,6 +1,6 @@
 """What runs in a forked child: import the project's module fresh, build the app, serve it on
-the inherited listening socket; on SIGTERM, drain (stop accepting, finish the requests in
-flight within a bound) and exit.
+the inherited listening socket (waitress, devkit/warmfork/serving.py); on SIGTERM, drain (stop
+accepting, finish the requests in flight within a bound) and exit.
 
 A child that cannot serve (syntax error, import error, failing migration or factory) prints the
 traceback and sends a crash report to the parent over the meta pipe, which the parent's crash
@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import importlib
 import os
-import selectors
 import signal
 import socket
 import sys
@@ -25,7 +24,6 @@ from devkit.warmfork import migrate, preloads, protocol
 
 EXIT_IMPORT_FAILED = 3
 DRAIN_TIMEOUT = 10.0  # s to finish the requests in flight after SIGTERM (the parent bounds it too)
-KEEPALIVE_IDLE = 5.0  # s an idle keep-alive connection is kept: bounds a drain by idle clients
 TRACEBACK_LINES = 12
 PR_SET_PDEATHSIG = 1
 # processes serving one build of the app (DEVKIT_API_WORKERS overrides)
@@ -46,7 +44,7 @@ def serve(
         app = factory() if callable(factory) else getattr(mod, "app", None)
         if app is None:
             raise RuntimeError(f"{module} has neither create_app() nor app")
-        server = build_server(app, host, listener)
+        from devkit.warmfork.serving import Serving
     except BaseException as exc:  # noqa: BLE001 - syntax errors, import errors, failing factories
         traceback.print_exc()
         sys.stderr.flush()
@@ -58,6 +56,7 @@ def serve(
     # caps one process at ~1 core. Forked before any thread or pool exists (pools open lazily).
     siblings = fork_workers(max(1, workers) - 1)
     leader = siblings is not None
+    server = Serving(app, listener)  # after the fork: its threads are each process's own
     if leader:
         preloads.report_modules(before, meta_fd, root, module)
         # Report after the first requests too: they import lazily (json providers...).
@@ -84,14 +83,13 @@ def serve(
     signal.signal(signal.SIGTERM, on_sigterm)
     if leader:
         protocol.write_message(meta_fd, {"serving": True})
-    threads = track_requests(server)
     try:
-        accept_until(server, draining, wake_r)
+        server.serve_until(draining, wake_r)
     except BaseException:  # noqa: BLE001
         traceback.print_exc()
         sys.stderr.flush()
         return 1
-    finish_requests(server, threads, DRAIN_TIMEOUT)
+    server.finish(DRAIN_TIMEOUT)
     closer = getattr(mod, "close_app", None)  # e.g. closes a database pool
     if callable(closer):
         try:
@@ -177,73 +175,6 @@ def forget_fresh_bytecode(root: str, module: str, window: float = 2.0) -> None:
                     os.unlink(importlib.util.cache_from_source(path))
             except (OSError, ValueError, NotImplementedError):
                 pass
-
-
-def build_server(app: Any, host: str, listener: socket.socket) -> Any:
-    """Werkzeug's threaded server on the inherited socket (a dup: closing it keeps the
-    parent's), with idle keep-alive connections closed after KEEPALIVE_IDLE."""
-    from werkzeug.serving import WSGIRequestHandler, make_server
-
-    class Handler(WSGIRequestHandler):
-        timeout = KEEPALIVE_IDLE
-        protocol_version = "HTTP/1.1"
-
-        def log_request(self, *args: Any, **kwargs: Any) -> None:
-            """The app logs its own access lines: werkzeug's would double every line."""
-
-    return make_server(
-        host,
-        listener.getsockname()[1],
-        app,
-        threaded=True,
-        fd=listener.fileno(),
-        request_handler=Handler,
-    )
-
-
-def track_requests(server: Any) -> list[threading.Thread]:
-    """One thread per connection, kept in the returned list so a drain can wait for them
-    (socketserver's own list stays empty under Werkzeug's server)."""
-    threads: list[threading.Thread] = []
-
-    def process_request(request: Any, client_address: Any) -> None:
-        thread = threading.Thread(
-            target=server.process_request_thread, args=(request, client_address), daemon=True
-        )
-        threads[:] = [t for t in threads if t.is_alive()]
-        threads.append(thread)
-        thread.start()
-
-    server.process_request = process_request
-    return threads
-
-
-def accept_until(server: Any, draining: threading.Event, wake_fd: int) -> None:
-    """Accept connections until SIGTERM; each is served by its own thread.
-
-    Not serve_forever(): that notices a shutdown only at its next poll (up to 0.5 s later),
-    accepting for the old code meanwhile. Here the signal's wake-up byte ends the wait at once.
-    """
-    with selectors.DefaultSelector() as sel:
-        sel.register(server.socket, selectors.EVENT_READ, "listen")
-        sel.register(wake_fd, selectors.EVENT_READ, "wake")
-        while not draining.is_set():
-            for key, _ in sel.select():
-                if key.data == "wake":
-                    os.read(wake_fd, 512)
-                elif not draining.is_set():
-                    server._handle_request_noblock()  # accept + a thread for the connection
-
-
-def finish_requests(server: Any, threads: list[threading.Thread], timeout: float) -> None:
-    """After accepting stopped: wait (bounded) for the request threads to finish."""
-    try:
-        server.socket.close()  # our copy: the parent and the new child keep listening
-    except OSError:
-        pass
-    deadline = time.monotonic() + timeout
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def crash_report(exc: BaseException, root: str) -> dict[str, Any]:

@@ -20,6 +20,8 @@ PRELOAD = (
     "flask",
     "werkzeug",
     "werkzeug.serving",
+    "waitress",
+    "waitress.server",
     "psycopg",
     "psycopg_pool",
     "argon2",

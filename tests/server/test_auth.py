@@ -234,6 +234,21 @@ def test_expired_token_is_401(client: Any, server_config: Config) -> None:
     assert _me(client, bearer(fresh)).status_code == 200
 
 
+def test_a_token_accepted_before_is_refused_once_it_expires(
+    client: Any, server_config: Config
+) -> None:
+    """Verified tokens are remembered (no signature check per request) only until their exp."""
+    from tests.support.wait import wait_for
+
+    user_id = register(client, "iris").get_json()["user"]["id"]
+    now = int(time.time())
+    token = make_token(server_config, sub=str(user_id), iat=now, exp=now + 2)
+    assert _me(client, bearer(token)).status_code == 200
+    assert _me(client, bearer(token)).status_code == 200  # the remembered verification
+    wait_for(lambda: _me(client, bearer(token)).status_code == 401, 10, what="401 after exp")
+    assert "expired" in error_of(_me(client, bearer(token)))["message"]
+
+
 def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import select
 from collections.abc import Callable
 
 import pytest
@@ -40,3 +42,51 @@ def test_unreachable_database_is_api_error_503(
             with database.connection(timeout=0.3):
                 pass
     assert (caught.value.status, caught.value.code) == (503, "db_unavailable")
+
+
+def test_connection_ended_by_the_server_is_replaced_without_an_error(
+    app: Flask, server_config: Config
+) -> None:
+    """The pool skips the round-trip check for a connection used a moment ago, unless its
+    socket has something to say: a backend the server terminated (as a restart does) is
+    noticed and replaced before a request gets it."""
+    import psycopg
+
+    from tests.support.wait import wait_for
+
+    with app.app_context():
+        database = db.get_database()
+        with database.connection() as conn:
+            victim = conn.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"]
+            socket_fd = conn.pgconn.socket
+        with psycopg.connect(server_config.database_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (victim,))
+        poller = select.poll()
+        poller.register(socket_fd, select.POLLIN)
+        wait_for(lambda: bool(poller.poll(0)), 10, what="the server's goodbye on the socket")
+        # hold as many connections as the pool has: the victim cannot be skipped
+        with contextlib.ExitStack() as stack:
+            held = [
+                stack.enter_context(db.connection())
+                for _ in range(max(1, database.stats()["pool_size"]))
+            ]
+            pids = [c.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"] for c in held]
+        assert victim not in pids
+        assert database.stats().get("connections_lost", 0) >= 1
+
+
+def test_single_statement_runs_without_a_transaction(app: Flask) -> None:
+    """One read costs one round trip (no BEGIN/COMMIT); the next user of the same pooled
+    connection gets a transaction again (its writes roll back on error)."""
+    from psycopg.pq import TransactionStatus
+
+    with app.app_context():
+        with db.single_statement() as conn:
+            conn.execute("SELECT 1").fetchone()
+            assert conn.info.transaction_status == TransactionStatus.IDLE
+            first = conn
+        assert not first.autocommit, "back in the pool in transaction mode"
+        with db.connection() as conn:
+            assert not conn.autocommit
+            conn.execute("SELECT 1").fetchone()
+            assert conn.info.transaction_status == TransactionStatus.INTRANS

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask
 
 from server.config import Config
-from server.logs import QuietRepeats, get_logger
+from server.logs import EXTENSION, QuietRepeats, get_logger
+
+
+def flushed(app: Flask) -> None:
+    """Records are written by a background thread: wait until what was logged is written."""
+    assert app.extensions[EXTENSION].flush(10), "the log writer wrote within 10 s"
 
 
 def read_lines(path: Path) -> list[dict]:
@@ -27,6 +33,7 @@ def test_access_line_per_request(client, server_config: Config) -> None:
     assert first.headers["X-Request-ID"] == "abc-123"
     generated = second.headers["X-Request-ID"]
     assert generated and generated != "abc-123"
+    flushed(client.application)
     lines = access_lines(server_config.log_dir / "combined.log")
     assert [(e["method"], e["path"], e["status"], e["request_id"]) for e in lines] == [
         ("GET", "/status", 200, "abc-123"),
@@ -54,6 +61,7 @@ def test_errors_reach_error_log(server_config: Config, make_app: Callable[..., F
     response = client.get("/bug")
     assert response.status_code == 500
     request_id = response.headers["X-Request-ID"]
+    flushed(app)
     errors = read_lines(server_config.log_dir / "error.log")
     assert errors, "error.log has the failure"
     assert all(e["level"] in ("ERROR", "CRITICAL") for e in errors)
@@ -69,6 +77,7 @@ def test_errors_reach_error_log(server_config: Config, make_app: Callable[..., F
 def test_blueprint_logger_writes_json(app: Flask, server_config: Config) -> None:
     with app.app_context():
         get_logger().warning("note this", extra={"fields": {"user_id": 7}})
+    flushed(app)
     entry = read_lines(server_config.log_dir / "combined.log")[-1]
     assert (entry["message"], entry["level"], entry["user_id"]) == ("note this", "WARNING", 7)
 
@@ -78,6 +87,7 @@ def test_development_console_is_readable(
 ) -> None:
     app = make_app(server_config, app_env="development")
     app.test_client().get("/status", headers={"X-Request-ID": "rid-1"})
+    flushed(app)
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if "/status" in line)
     assert "GET /status 200" in line and not line.startswith("{")
@@ -99,7 +109,8 @@ def test_health_probes_are_logged_quietly(
     server_config: Config, make_app: Callable[..., Flask]
 ) -> None:
     """devkit probes /status every 2 s with X-Health-Check: those lines stay at DEBUG."""
-    client = make_app(server_config).test_client()
+    app = make_app(server_config)
+    client = app.test_client()
     assert (
         client.get(
             "/status", headers={"X-Health-Check": "devkit", "X-Request-ID": "probe-1"}
@@ -107,5 +118,28 @@ def test_health_probes_are_logged_quietly(
         == 200
     )
     assert client.get("/status", headers={"X-Request-ID": "person-1"}).status_code == 200
+    flushed(app)
     ids = [e.get("request_id") for e in read_lines(server_config.log_dir / "combined.log")]
     assert "person-1" in ids and "probe-1" not in ids
+
+
+def test_forked_process_writes_its_own_records(tmp_path: Path) -> None:
+    """Warm-fork and gunicorn workers fork after the app logged: each process starts its own
+    writer, and what the parent had queued is written once (by the parent)."""
+    from server.logs import AppLogs
+
+    logs = AppLogs(tmp_path, "INFO", None)
+    try:
+        logs.logger.info("before fork")
+        pid = os.fork()
+        if pid == 0:
+            logs.logger.info("from child")
+            os._exit(0 if logs.flush(10) else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, "the child's writer wrote its record"
+        logs.logger.info("from parent")
+        assert logs.flush(10)
+        messages = [e["message"] for e in read_lines(tmp_path / "combined.log")]
+        assert sorted(messages) == ["before fork", "from child", "from parent"]
+    finally:
+        logs.close()

@@ -1,0 +1,122 @@
+"""The forked child's HTTP server: waitress on the inherited listening socket.
+
+Why waitress: one event loop accepts and parses, a fixed pool of threads runs the app, so a
+request costs no thread start and no http.server parsing (Werkzeug's development server
+spent ~15% of a request's CPU there). It takes an already-bound socket (`sockets=`).
+
+Drain (SIGTERM): stop accepting at once (the next child accepts on the same socket); connections
+already accepted are still served (their request may not have been read yet: closing them
+would reset it), each response then says `Connection: close`; a connection idle for
+KEEPALIVE_IDLE is closed; all within a bound, then the threads stop.
+Imported inside the child only (not by the warm parent's preloads): the parent stays stdlib.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from typing import Any, cast
+
+KEEPALIVE_IDLE = 5.0  # s an idle keep-alive connection is kept: bounds a drain by idle clients
+# app threads per worker process (DEVKIT_API_THREADS overrides)
+THREADS = int(os.environ.get("DEVKIT_API_THREADS") or 0) or 6
+LOOP_TIMEOUT = 1.0  # s: the loop wakes on its own this often (signals wake it at once)
+
+
+class Serving:
+    """waitress serving `app` on a copy of `listener` until drained."""
+
+    def __init__(
+        self,
+        app: Any,
+        listener: socket.socket,
+        threads: int = THREADS,
+        keepalive_idle: float = KEEPALIVE_IDLE,
+    ) -> None:
+        from waitress import wasyncore
+        from waitress.channel import HTTPChannel
+        from waitress.server import create_server
+        from waitress.task import WSGITask
+
+        serving = self
+
+        class Task(WSGITask):
+            def build_response_header(self) -> bytes:
+                if serving.draining:  # the client must not send more on this connection
+                    self.set_close_on_finish()
+                return super().build_response_header()
+
+        class Channel(HTTPChannel):
+            task_class = Task
+
+        # "Task queue depth" warnings: requests waiting for a thread are normal under load
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+        self.wasyncore = wasyncore
+        sock = socket.socket(fileno=os.dup(listener.fileno()))  # ours to close on drain
+        # Any: the stubs type it as a union of server kinds; one TCP socket gives a TcpWSGIServer
+        self.server: Any = cast(Any, create_server)(
+            app,
+            sockets=[sock],
+            threads=threads,
+            channel_timeout=keepalive_idle,
+            cleanup_interval=1,
+            asyncore_use_poll=True,
+            backlog=1024,
+            ident="devkit",
+        )
+        self.server.channel_class = Channel
+        self.map: dict[int, Any] = self.server._map
+        self.keepalive_idle = keepalive_idle
+        self.draining = False
+        self.port: int = sock.getsockname()[1]
+
+    def serve_until(self, draining: threading.Event, wake_fd: int) -> None:
+        """Serve until `draining` is set; a byte on `wake_fd` (the signal wake-up pipe) ends
+        the loop's wait at once, so no connection is accepted for the old code meanwhile."""
+        wasyncore = self.wasyncore
+
+        base: Any = wasyncore.file_dispatcher  # POSIX only: the stubs leave it out
+
+        class Wake(base):
+            def handle_read(self) -> None:
+                try:
+                    self.recv(512)
+                except OSError:
+                    pass
+
+            def writable(self) -> bool:
+                return False
+
+        wake = Wake(wake_fd, map=self.map)
+        try:
+            while not draining.is_set():
+                wasyncore.loop(timeout=LOOP_TIMEOUT, map=self.map, use_poll=True, count=1)
+        finally:
+            wake.del_channel(self.map)
+            wake.socket.close()
+
+    def finish(self, timeout: float) -> None:
+        """Stop accepting; serve the connections already accepted until they close or idle
+        for keepalive_idle (bounded by `timeout`); stop the threads."""
+        server = self.server
+        self.draining = True
+        server.accepting = False
+        server.del_channel(self.map)
+        try:
+            server.socket.close()  # our copy: the parent and the new child keep listening
+        except OSError:
+            pass
+        deadline = time.monotonic() + timeout
+        while server.active_channels and time.monotonic() < deadline:
+            idle_since = time.time() - self.keepalive_idle
+            for channel in list(server.active_channels.values()):
+                busy = channel.requests or channel.total_outbufs_len or channel.request
+                if not busy and channel.last_activity < idle_since:
+                    channel.will_close = True  # closed by the next loop turn
+            self.wasyncore.loop(timeout=0.05, map=self.map, use_poll=True, count=1)
+        server.task_dispatcher.shutdown(
+            cancel_pending=True, timeout=max(0.0, deadline - time.monotonic())
+        )

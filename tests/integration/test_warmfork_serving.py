@@ -1,0 +1,105 @@
+"""The warm-fork child's server (waitress on an inherited socket): serves, and drains on
+request: a request in flight completes, a kept-alive connection still gets its answer (with
+`Connection: close`), an idle one is closed after the keep-alive idle time."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devkit.warmfork.serving import Serving
+from tests.support.wait import wait_for
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class App:
+    """/slow waits until released; anything else answers at once."""
+
+    def __init__(self) -> None:
+        self.in_slow = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ["PATH_INFO"] == "/slow":
+            self.in_slow.set()
+            self.release.wait(30)
+            body = b"slow done"
+        else:
+            body = b"fast " + environ.get("REMOTE_ADDR", "").encode()
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    sock.setblocking(False)  # as the warm parent leaves it
+    yield sock
+    sock.close()
+
+
+def test_serves_then_drains(listener: socket.socket) -> None:
+    app = App()
+    serving = Serving(app, listener, threads=2, keepalive_idle=3.0)
+    draining = threading.Event()
+    wake_r, wake_w = os.pipe()
+    loop = threading.Thread(target=serving.serve_until, args=(draining, wake_r), daemon=True)
+    loop.start()
+    port = listener.getsockname()[1]
+    try:
+        idle = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        kept = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for conn in (idle, kept):
+            conn.request("GET", "/fast")
+            reply = conn.getresponse()
+            assert (reply.status, reply.read()) == (200, b"fast 127.0.0.1")
+
+        slow_result: list[tuple[int, bytes]] = []
+
+        def slow() -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+            conn.request("GET", "/slow")
+            response = conn.getresponse()
+            slow_result.append((response.status, response.read()))
+
+        slow_thread = threading.Thread(target=slow, daemon=True)
+        slow_thread.start()
+        assert app.in_slow.wait(10), "the slow request reached the app"
+
+        draining.set()
+        os.write(wake_w, b"x")  # what the SIGTERM handler's wake-up fd does
+        loop.join(10)
+        assert not loop.is_alive(), "the loop ended on the wake-up byte"
+        drain = threading.Thread(target=serving.finish, args=(15.0,), daemon=True)
+        drain.start()
+
+        # a request on a connection accepted before the drain is answered, then closed
+        kept.request("GET", "/fast")
+        reply = kept.getresponse()
+        assert (reply.status, reply.read()) == (200, b"fast 127.0.0.1")
+        assert reply.getheader("Connection") == "close"
+        # the idle keep-alive connection is closed once idle for keepalive_idle
+        assert idle.sock is not None
+        idle.sock.settimeout(10)
+        assert idle.sock.recv(1) == b""
+        assert drain.is_alive(), "the drain waits for the request in flight"
+
+        app.release.set()
+        slow_thread.join(10)
+        drain.join(15)
+        assert slow_result == [(200, b"slow done")]
+        assert not drain.is_alive()
+        wait_for(lambda: not serving.server.active_channels, 5, what="no channel left")
+    finally:
+        app.release.set()
+        os.close(wake_w)
+        os.close(wake_r)
