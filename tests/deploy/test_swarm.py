@@ -214,6 +214,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "API_UPDATE_MONITOR": "5s",
         "GUNICORN_WORKERS": "1",
         "BACKUP_ON_START": "1",
+        "MIN_APP_VERSION": "1.0.0",  # the seed's version gate, checked by devkit verify
     }
     try:
         remove_stack()  # a previous run's leftovers
