@@ -150,7 +150,7 @@ def wait_value(port: int, path: str, value: str, timeout: float) -> float | None
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
         body = get(port, path)
-        if body is not None and needle in body and body.startswith(b"HTTP/1.1 200"):
+        if body is not None and needle in body and body[:12] in (b"HTTP/1.1 200", b"HTTP/1.0 200"):
             return time.perf_counter()
         time.sleep(0.002)
     return None
