@@ -107,7 +107,7 @@ def test_second_ctrl_c_forces(project) -> None:
     out.wait("stubborn stopping")
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=15)
-    assert out.has("second Ctrl-C")
+    out.wait("second Ctrl-C")  # the reader thread may still hold the last lines: drained here
     assert alive(tree) == []
 
 
