@@ -50,11 +50,27 @@ class Output:
                     lines.append(self.formatter.format(record))
                 except Exception:  # noqa: BLE001 - one bad record must not lose the batch
                     self.handler.handleError(record)
-        if lines:
+        for chunk in self._chunks(lines):
             batch = logging.makeLogRecord(
-                {"msg": "\n".join(lines), "levelno": records[-1].levelno, "args": None}
+                {"msg": "\n".join(chunk), "levelno": records[-1].levelno, "args": None}
             )
             self.handler.handle(batch)
+
+    def _chunks(self, lines: list[str]) -> list[list[str]]:
+        """One write per batch, but a size-rotated file checks its size per write: batches are
+        cut at an eighth of its maxBytes, so a file outgrows its limit by at most that."""
+        limit = int(getattr(self.handler, "maxBytes", 0) or 0) // 8
+        if not limit:
+            return [lines] if lines else []
+        chunks: list[list[str]] = []
+        size = limit
+        for line in lines:
+            if size + len(line) > limit and (not chunks or chunks[-1]):
+                chunks.append([])
+                size = 0
+            chunks[-1].append(line)
+            size += len(line) + 1
+        return chunks
 
 
 class QueueWriter:

@@ -135,6 +135,17 @@ class ChildProcess:
         if self._transport is not None and not self._transport.is_closing():
             self._transport.close()
 
+    async def _group_gone(self, deadline: float) -> None:
+        """Until no process is left in the group, or the loop's clock passes `deadline`."""
+        assert self.process is not None
+        loop = asyncio.get_running_loop()
+        while loop.time() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except (ProcessLookupError, PermissionError):
+                return
+            await asyncio.sleep(0.02)
+
     def signal_group(self, sig: signal.Signals) -> None:
         if self.process is None or self.process.returncode is not None:
             return
@@ -150,9 +161,13 @@ class ChildProcess:
         if self.process is None:
             return None
         if self.process.returncode is None:
+            deadline = asyncio.get_running_loop().time() + timeout
             self.signal_group(sig)
             try:
                 await asyncio.wait_for(self._exited(), timeout)
+                # the rest of the group (a wrapper's child that takes longer, or ignores `sig`)
+                # gets the rest of the same grace period before the SIGKILL below
+                await self._group_gone(deadline)
             except TimeoutError:
                 self.signal_group(signal.SIGKILL)
                 await self._exited()

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from server.config import Config, ConfigError
-from server.logs import get_logger
+from server.logs import EXTENSION, get_logger
 
 PASSWORD = "correct horse battery"
 
@@ -115,13 +115,17 @@ def access_entries(log_dir: Path) -> list[dict]:
 def test_client_address_from_trusted_proxy_hops(
     server_config: Config, make_app: Callable[..., Flask]
 ) -> None:
-    behind = make_app(server_config, proxy_hops=1).test_client()
+    behind_app = make_app(server_config, proxy_hops=1)
+    behind = behind_app.test_client()
     # the client claims 203.0.113.66; nginx appended the address it saw (198.51.100.20)
     headers = {"X-Forwarded-For": "203.0.113.66, 198.51.100.20", "X-Forwarded-Proto": "https"}
     behind.get("/status", headers=headers, environ_base={"REMOTE_ADDR": "10.0.9.5"})
     direct_dir = server_config.log_dir.parent / "direct"
-    direct = make_app(server_config, log_dir=direct_dir).test_client()
+    direct_app = make_app(server_config, log_dir=direct_dir)
+    direct = direct_app.test_client()
     direct.get("/status", headers=headers, environ_base={"REMOTE_ADDR": "10.0.9.5"})
+    for app in (behind_app, direct_app):  # log records are written by a background thread
+        assert app.extensions[EXTENSION].flush()
     assert access_entries(server_config.log_dir)[-1]["remote_addr"] == "198.51.100.20"
     # without PROXY_HOPS the header is not trusted: the peer's own address is logged
     assert access_entries(direct_dir)[-1]["remote_addr"] == "10.0.9.5"
@@ -132,6 +136,7 @@ def test_log_files_rotate_by_size(server_config: Config, make_app: Callable[...,
     logger = get_logger(app)
     for i in range(400):
         logger.info("line %d %s", i, "x" * 100)
+    assert app.extensions[EXTENSION].flush()  # records are written by a background thread
     files = sorted(p.name for p in server_config.log_dir.glob("combined.log*"))
     assert files == ["combined.log", "combined.log.1", "combined.log.2"]
     for path in server_config.log_dir.glob("combined.log*"):

@@ -97,7 +97,8 @@ def test_gunicorn_serves_the_wsgi_app(server_config, tmp_path: Path) -> None:
             return httpx.get(f"http://127.0.0.1:{port}/status", timeout=5).status_code
 
         assert wait_for(lambda: status() == 200, 30, what="gunicorn /status 200")
-        assert (tmp_path / "g-logs" / "combined.log").exists()
+        # log records are written by a background thread: the file follows the request
+        wait_for(lambda: (tmp_path / "g-logs" / "combined.log").exists(), 10, what="combined.log")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
