@@ -286,28 +286,18 @@ def test_a_syntax_error_in_app_js_is_shown_until_fixed(expo_stack: ExpoStack) ->
         status, body = stack.phone_get(bundle, timeout=FIRST_BUNDLE_TIMEOUT)
         return body if status == code else None
 
-    def save_until(content: str, code: int, what: str) -> bytes:
-        """Save App.js, then ask for the bundle until it answers `code`. Saved again every
-        10 s, as a person would: Metro's own file watcher (not devkit's) was seen to miss a
-        single save on a busy machine, which is not what this test is about."""
-        deadline = time.monotonic() + 90
-        while True:
-            stack.app_js.write_text(content)
-            try:
-                return wait_for(lambda: bundle_answers(code), timeout=10, interval=0.2, what=what)
-            except TimeoutError:
-                if time.monotonic() > deadline:
-                    raise
-
-    broken = good.replace("<Text>Open up", "<Text>Open up {{ ", 1)
+    stack.app_js.write_text(good.replace("<Text>Open up", "<Text>Open up {{ ", 1))
     try:
-        body = save_until(broken, 500, "a 500 for the bundle")
+        body = wait_for(
+            lambda: bundle_answers(500), timeout=60, interval=0.2, what="a 500 for the bundle"
+        )
         assert b"TransformError" in body, body[:300]
         stack.out.wait("metro problem: iOS bundle failed: SyntaxError: App.js", timeout=30)
         assert "SyntaxError: App.js" in str(stack.metro_status().get("problem", ""))
         assert stack.metro_status()["state"] == "healthy"  # serving: the app's code is broken
     finally:
-        save_until(good, 200, "a good bundle again")
+        stack.app_js.write_text(good)
+    wait_for(lambda: bundle_answers(200), timeout=60, interval=0.2, what="a good bundle again")
     stack.out.wait("metro problem fixed", timeout=30)
     assert stack.metro_status().get("problem") == ""
 

@@ -17,6 +17,9 @@ from tests.support.wait import wait_for
 
 def devkit(root: Path, *args: str, **kwargs: object) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
+    # devkit runs as on a developer's machine: under CI=1 (set by .ci/run) Expo CLI turns
+    # Metro's file watching and reloads off, which the real-Expo tests exercise
+    env.pop("CI", None)
     return subprocess.Popen(
         [sys.executable, "-m", "devkit", "--root", str(root), *args],
         stdout=subprocess.PIPE,
