@@ -97,8 +97,9 @@ class Runner(ABC):
 class ForkRunner(Runner):
     mode = "fork"
 
-    def __init__(self, root: Path, module: str, port: int) -> None:
+    def __init__(self, root: Path, module: str, port: int, learned: Path | None = None) -> None:
         super().__init__(root, module, port)
+        self.learned = learned  # the warm parent keeps the libraries it learned here
         self.client: WarmParentClient | None = None
         self._prewarm: asyncio.Task[None] | None = None
         self._drain: float | None = None  # the next start replaces a serving child with a drain
@@ -125,7 +126,7 @@ class ForkRunner(Runner):
         self._prewarm = asyncio.create_task(self._spawn_parent(ctx, env), name="api-prewarm")
 
     async def _spawn_parent(self, ctx: ServiceContext, env: dict[str, str]) -> None:
-        client = WarmParentClient(self.root, self.module, self.port, env, ctx)
+        client = WarmParentClient(self.root, self.module, self.port, env, ctx, self.learned)
         self.client = client
         try:
             await client.spawn()

@@ -27,9 +27,16 @@ class WarmParentClient:
     """devkit's side of one devkit.warmfork process: spawn, commands, events."""
 
     def __init__(
-        self, root: Path, module: str, port: int, env: dict[str, str], ctx: ServiceContext
+        self,
+        root: Path,
+        module: str,
+        port: int,
+        env: dict[str, str],
+        ctx: ServiceContext,
+        learned: Path | None = None,
     ) -> None:
         self.root, self.module, self.port, self.env, self.ctx = root, module, port, env, ctx
+        self.learned = learned  # the learned-preloads file (preloads.py)
         self.proc: ChildProcess | None = None
         self.exited: asyncio.Task[int] | None = None
         self.writer: asyncio.StreamWriter | None = None
@@ -68,6 +75,8 @@ class WarmParentClient:
             "--control-fd",
             str(theirs.fileno()),
         ]
+        if self.learned is not None:
+            argv += ["--learned-file", str(self.learned)]
         self.proc = ChildProcess(
             argv,
             cwd=self.root,

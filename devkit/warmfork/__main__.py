@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--control-fd", type=int, required=True)
     parser.add_argument("--preload", default=",".join(preloads.PRELOAD))
     parser.add_argument("--no-learn", action="store_true")
+    parser.add_argument("--learned-file", default="", help="read and keep learned preloads")
     parser.add_argument("--workers", type=int, default=child.WORKERS)
     args = parser.parse_args(argv)
     control = socket.socket(fileno=args.control_fd)
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         control,
         tuple(p for p in args.preload.split(",") if p),
         learn=not args.no_learn,
+        learned_file=args.learned_file or None,
         workers=args.workers,
     )
     try:

@@ -20,7 +20,7 @@ import time
 import traceback
 from typing import Any
 
-from devkit.warmfork import migrate, preloads, protocol
+from devkit.warmfork import migrate, preloads, protocol, routecache
 
 EXIT_IMPORT_FAILED = 3
 DRAIN_TIMEOUT = 10.0  # s to finish the requests in flight after SIGTERM (the parent bounds it too)
@@ -37,7 +37,6 @@ def serve(
     preloads.forget_project(module)
     before = set(sys.modules)
     try:
-        forget_fresh_bytecode(root, module)
         migrate.on_start(module)
         mod = importlib.import_module(module)
         factory = getattr(mod, "create_app", None)
@@ -83,6 +82,7 @@ def serve(
     signal.signal(signal.SIGTERM, on_sigterm)
     if leader:
         protocol.write_message(meta_fd, {"serving": True})
+        protocol.write_message(meta_fd, {"routes": routecache.routes_of(app)})
     try:
         server.serve_until(draining, wake_r)
     except BaseException:  # noqa: BLE001
@@ -150,31 +150,6 @@ def wait_workers(pids: list[int], timeout: float) -> None:
             os.waitpid(pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
-
-
-def forget_fresh_bytecode(root: str, module: str, window: float = 2.0) -> None:
-    """Delete the cached bytecode of the project's sources saved in the last `window` s.
-
-    A .pyc is trusted when the source's size and whole-second mtime match: two saves of
-    equal size within one second (VALUE = 'v1' -> 'v2') would serve the old code.
-    """
-    import importlib.util
-
-    base = os.path.join(root, *module.split("."))
-    if not os.path.isdir(base):
-        return
-    recent = time.time() - window
-    for folder, dirs, files in os.walk(base):
-        dirs[:] = [d for d in dirs if d != "__pycache__" and not d.startswith(".")]
-        for name in files:
-            if not name.endswith(".py"):
-                continue
-            path = os.path.join(folder, name)
-            try:
-                if os.stat(path).st_mtime >= recent:
-                    os.unlink(importlib.util.cache_from_source(path))
-            except (OSError, ValueError, NotImplementedError):
-                pass
 
 
 def crash_report(exc: BaseException, root: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from devkit.warmfork import child, preloads, protocol
+from devkit.warmfork import child, codecache, preloads, protocol, routecache
 from devkit.warmfork.crashpage import CrashPage
 
 REPLACED_NICE = 15  # CPU weight ~1/30 of the new child's while both run
@@ -52,6 +52,7 @@ class ForkServer:
         preload: tuple[str, ...],
         learn: bool = True,
         workers: int = child.WORKERS,
+        learned_file: str | None = None,
     ) -> None:
         self.module = module
         self.workers = workers
@@ -59,7 +60,10 @@ class ForkServer:
         self.port = port
         self.control = control
         self.preload = preload
-        self.learner = preloads.Learner(learn)
+        self.learner = preloads.Learner(learn, learned_file if learn else None)
+        self.warm_due: float | None = None  # when idle: compile saved sources, bind new routes
+        self.routes: set[str] = set()  # reported by the children
+        self.routes_warmed: set[str] = set()
         self.root = os.getcwd()
         self.sel = selectors.DefaultSelector()
         self.listener: socket.socket | None = None
@@ -266,10 +270,23 @@ class ForkServer:
                 self.learner.add(message.get("modules") or [])
             if message.get("serving") and c is self.child and not c.serving:
                 c.serving = True
+                self.warm_due = time.monotonic() + preloads.LEARN_IDLE
                 self.send(ev=protocol.SERVING, pid=c.pid)
                 self.drain_replaced()
             if isinstance(message.get("crash"), dict):
                 c.crash = message["crash"]
+            if isinstance(message.get("routes"), list):
+                self.routes.update(str(r) for r in message["routes"])
+
+    def warm_up_next(self) -> None:
+        """Idle work for the next child: compile the sources saved since the last call and
+        bind the routes not bound yet (codecache.py, routecache.py)."""
+        self.warm_due = None
+        codecache.refresh(self.root, self.module)
+        new = self.routes - self.routes_warmed
+        if new:
+            routecache.warm(sorted(new))
+            self.routes_warmed |= new
 
     def finish_exit(self, force: bool = False) -> None:
         """Report the current child's end once its output is drained (or after a grace)."""
@@ -291,6 +308,8 @@ class ForkServer:
     def handle(self, command: dict[str, Any]) -> None:
         cmd = command.get("cmd")
         self.learner.postpone()
+        if self.warm_due is not None:  # never compile on the way to a restart
+            self.warm_due = time.monotonic() + preloads.LEARN_IDLE
         if cmd == protocol.START:
             drain = command.get("drain")
             c = self.child
@@ -349,9 +368,12 @@ class ForkServer:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             signal.signal(sig, self._on_term)
-        preloaded = preloads.warm_up(self.preload)
+        codecache.install(self.root, self.module)
+        preloaded = preloads.warm_up((*self.preload, *sorted(self.learner.learned)))
+        routecache.install()
         if not self.bind():
             return 2
+        codecache.refresh(self.root, self.module)
         assert self.crash_page is not None
         self.sel.register(self.wake_r, selectors.EVENT_READ, "wake")
         self.sel.register(self.control, selectors.EVENT_READ, "control")
@@ -381,6 +403,8 @@ class ForkServer:
             self.finish_exit()
             if self.learner.due is not None and now >= self.learner.due and not self.quitting:
                 self.learner.learn()
+            if self.warm_due is not None and now >= self.warm_due and not self.quitting:
+                self.warm_up_next()
             if self.quitting and self.child is None and not self.replaced:
                 self.finish_exit(force=True)
                 self.crash_page.close()
@@ -393,6 +417,8 @@ class ForkServer:
             moments.append(self.reaped_at + OUTPUT_GRACE)
         if self.learner.due is not None:
             moments.append(self.learner.due)
+        if self.warm_due is not None:
+            moments.append(self.warm_due)
         if self.crash_page is not None and (deadline := self.crash_page.next_deadline()):
             moments.append(deadline)
         return max(0.0, min(moments) - now) if moments else None

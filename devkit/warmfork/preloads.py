@@ -2,12 +2,16 @@
 
 The parent starts with PRELOAD. Each child reports the third-party modules it imported (once
 serving, and again LEARN_AFTER seconds later: first requests import lazily); the parent imports
-them when idle, so the next child finds them in sys.modules. The project's own modules are
-never preloaded: each child must import them fresh.
+them when idle, so the next child finds them in sys.modules. What was learned is kept in a file
+(devkit passes .devkit/api-preloads.txt) and imported by the next warm parent at its start,
+while PostgreSQL starts: the first child of the next `devkit up` then imports nothing but the
+project (server/'s first child spent ~0.4 s importing what it had not learned yet). The
+project's own modules are never preloaded: each child must import them fresh.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
 import json
@@ -49,13 +53,27 @@ def warm_up(names: Iterable[str]) -> list[str]:
     return done
 
 
-class Learner:
-    """The parent's side: remember what children reported, import it when idle."""
+def read_learned(path: str | None) -> list[str]:
+    """The names a previous warm parent learned (none when there is no file)."""
+    if not path:
+        return []
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [line.strip() for line in f if line.strip() and not line.startswith("#")]
+    except (OSError, UnicodeDecodeError):
+        return []
 
-    def __init__(self, enabled: bool = True) -> None:
+
+class Learner:
+    """The parent's side: remember what children reported, import it when idle, keep the list
+    in `store` for the next warm parent."""
+
+    def __init__(self, enabled: bool = True, store: str | None = None) -> None:
         self.enabled = enabled
+        self.store = store
         self.pending: set[str] = set()
         self.due: float | None = None  # import then, if no command came in between
+        self.learned: set[str] = set(read_learned(store))
 
     def add(self, names: Iterable[str]) -> None:
         self.pending.update(n for n in names if n not in sys.modules)
@@ -76,6 +94,25 @@ class Learner:
                 importlib.import_module(name)
             except BaseException:  # noqa: BLE001 - best effort; the child imports it anyway
                 pass
+        self.save({n for n in names if n in sys.modules})
+
+    def save(self, names: set[str]) -> None:
+        """Add `names` to the store (written whole, then renamed: never half a file)."""
+        if not self.store or names <= self.learned:
+            return
+        self.learned = {n for n in self.learned if n in sys.modules} | names
+        tmp = f"{self.store}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(self.store) or ".", exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(
+                    "# third-party modules the API imports: devkit's warm parent preloads them\n"
+                )
+                f.write("".join(f"{n}\n" for n in sorted(self.learned)))
+            os.replace(tmp, self.store)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def is_project(name: str, project: str) -> bool:

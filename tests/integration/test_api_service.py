@@ -97,6 +97,13 @@ async def served(port: int, key: str, expected: str, timeout: float = 15.0) -> d
     return await asyncio.to_thread(wait_for, check, timeout, 0.02, f"{key}={expected}")
 
 
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
 def gone(pids: list[int]) -> bool:
     return still_alive_after([p for p in pids if p]) == []
 
@@ -237,11 +244,18 @@ async def test_a_dependency_or_environment_change_restarts_the_warm_parent(tmp_p
         first = api.pid
         assert first
         seen += [first, api.child_pid or 0]
+        # the child reports what it imported; the warm parent keeps it for the next parent
+        learned = tmp_path / ".devkit" / "api-preloads.txt"
+        await asyncio.to_thread(
+            wait_for, lambda: "devkit.warmfork.serving" in read_text(learned), 15, 0.05, "learned"
+        )
         env_file = tmp_path / ".env"
         env_file.write_text(env_file.read_text().replace("GREETING=hello", "GREETING=bonjour"))
         await served(port, "greeting", "bonjour")  # the new .env is read by the new parent
         second = api.pid
         assert second not in (None, first) and gone([first])
+        client = getattr(api.runner, "client", None)
+        assert client is not None and "devkit.warmfork.serving" in client.preloaded
         seen += [second or 0, api.child_pid or 0]
 
         with (tmp_path / "pyproject.toml").open("a") as f:
