@@ -144,7 +144,8 @@ def start(
             _say_now(messages, headless)
             raise
         runstate = RunState(settings.state_dir)
-        runstate.write()
+        runstate.write()  # at once: a failure to write it is reported before anything starts
+        runstate.deferred = True
         supervisor = Supervisor(
             settings,
             plan.services,

@@ -56,7 +56,20 @@ def serve(
     siblings = fork_workers(max(1, workers) - 1)
     leader = siblings is not None
     server = Serving(app, listener)  # after the fork: its threads are each process's own
-    if leader:
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    draining = threading.Event()
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        if draining.is_set():  # a second SIGTERM ends it at once
+            os._exit(0)
+        draining.set()
+
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    signal.signal(signal.SIGTERM, on_sigterm)
+    if leader:  # first of all: the parent retires the replaced child on this
+        protocol.write_message(meta_fd, {"serving": True})
+        protocol.write_message(meta_fd, {"routes": routecache.routes_of(app)})
         preloads.report_modules(before, meta_fd, root, module)
         # Report after the first requests too: they import lazily (json providers...).
         timer = threading.Timer(preloads.LEARN_AFTER, _report_last, (before, meta_fd, root, module))
@@ -69,20 +82,6 @@ def serve(
         )
     else:
         protocol.close_fd(meta_fd)
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    draining = threading.Event()
-
-    def on_sigterm(signum: int, frame: object) -> None:
-        if draining.is_set():  # a second SIGTERM ends it at once
-            os._exit(0)
-        draining.set()
-
-    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
-    signal.signal(signal.SIGTERM, on_sigterm)
-    if leader:
-        protocol.write_message(meta_fd, {"serving": True})
-        protocol.write_message(meta_fd, {"routes": routecache.routes_of(app)})
     try:
         server.serve_until(draining, wake_r)
     except BaseException:  # noqa: BLE001

@@ -39,7 +39,7 @@ class Serving:
         from waitress import wasyncore
         from waitress.channel import HTTPChannel
         from waitress.server import create_server
-        from waitress.task import WSGITask
+        from waitress.task import ThreadedTaskDispatcher, WSGITask
 
         serving = self
 
@@ -56,6 +56,11 @@ class Serving:
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         self.wasyncore = wasyncore
         sock = socket.socket(fileno=os.dup(listener.fileno()))  # ours to close on drain
+        # One thread now, the others once the loop runs (grow_threads): each thread start
+        # waits for the new thread to run, ~1 ms apiece on a busy machine, before serving.
+        self.dispatcher = ThreadedTaskDispatcher()
+        self.dispatcher.set_thread_count(1)
+        self.threads = threads
         # Any: the stubs type it as a union of server kinds; one TCP socket gives a TcpWSGIServer
         self.server: Any = cast(Any, create_server)(
             app,
@@ -66,6 +71,7 @@ class Serving:
             asyncore_use_poll=True,
             backlog=1024,
             ident="devkit",
+            _dispatcher=self.dispatcher,
         )
         self.server.channel_class = Channel
         self.map: dict[int, Any] = self.server._map
@@ -91,12 +97,19 @@ class Serving:
                 return False
 
         wake = Wake(wake_fd, map=self.map)
+        threading.Thread(target=self.grow_threads, name="waitress-grow", daemon=True).start()
         try:
             while not draining.is_set():
                 wasyncore.loop(timeout=LOOP_TIMEOUT, map=self.map, use_poll=True, count=1)
         finally:
             wake.del_channel(self.map)
             wake.socket.close()
+
+    def grow_threads(self) -> None:
+        """Up to `threads`, one at a time: the dispatcher's lock is held while a thread
+        starts, and the loop needs it to hand over each request."""
+        for count in range(2, self.threads + 1):
+            self.dispatcher.set_thread_count(count)
 
     def finish(self, timeout: float) -> None:
         """Stop accepting; serve the connections already accepted until they close or idle

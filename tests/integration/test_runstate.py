@@ -9,6 +9,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from devkit.core import runstate
 from devkit.core.runstate import (
     RunLock,
     RunState,
@@ -63,6 +64,28 @@ def test_state_file_records_pid_group_and_start_time(tmp_path: Path) -> None:
     entry = data["components"]["api"]
     assert entry["pgid"] == os.getpgid(0) and entry["ports"] == [5000]
     assert entry["create_time"] == pytest.approx(psutil.Process().create_time())
+    state.clear()
+    assert read_state(tmp_path / ".devkit") is None
+
+
+def test_deferred_writes_land_in_order_off_the_callers_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = RunState(tmp_path / ".devkit", deferred=True)
+    writers: set[str] = set()
+    real = runstate._write_file
+
+    def spy(path: Path, text: bytes) -> None:
+        writers.add(threading.current_thread().name)
+        real(path, text)
+
+    monkeypatch.setattr(runstate, "_write_file", spy)
+    for n in range(50):
+        state.record("api", state=f"s{n}")
+    state.flush()
+    data = read_state(tmp_path / ".devkit")
+    assert data is not None and data["components"]["api"]["state"] == "s49"  # the latest won
+    assert writers == {"runstate"}  # never the caller's thread
     state.clear()
     assert read_state(tmp_path / ".devkit") is None
 
