@@ -132,4 +132,20 @@ ensure_venv() {
     else
         printf '%s\n' "$want" >"$stamp"
     fi
+    compile_bytecode_later
+}
+
+# compile_bytecode_later: write the .pyc files of .venv and of devkit/ in the background, at the
+# lowest CPU priority. pip compiles at install; uv does not (it installs in a second), and with
+# PYTHONDONTWRITEBYTECODE set nothing ever writes them: every `devkit up` then compiles its
+# libraries from source (~1.4 s of CPU for flask, psycopg, textual, docker ...). Not waited
+# for: the first run is not delayed; the runs after it start from bytecode. server/ is left
+# alone: it is the app's code (devkit's warm parent keeps it compiled in memory).
+compile_bytecode_later() {
+    local site
+    site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" || return 0
+    (
+        cd "$ROOT" &&
+            nice -n 19 "$VENV/bin/python" -m compileall -q -j 1 "$site" devkit >/dev/null 2>&1 &
+    ) </dev/null >/dev/null 2>&1
 }
