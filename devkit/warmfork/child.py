@@ -51,22 +51,29 @@ def serve(
         protocol.write_message(meta_fd, {"crash": crash_report(exc, root)})
         protocol.close_fd(meta_fd)
         return EXIT_IMPORT_FAILED
+    draining, paused = threading.Event(), threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        if signum == protocol.PAUSE:
+            paused.set()
+        elif signum == protocol.RESUME:
+            paused.clear()
+        elif draining.is_set():  # a second SIGTERM ends it at once
+            os._exit(0)
+        else:
+            draining.set()
+
+    # before the workers are forked: none of them ever has the default (deadly) disposition
+    for sig in (signal.SIGTERM, protocol.PAUSE, protocol.RESUME):
+        signal.signal(sig, on_signal)
     # Extra workers share the built app (copy-on-write) and the listening socket: the GIL
     # caps one process at ~1 core. Forked before any thread or pool exists (pools open lazily).
     siblings = fork_workers(max(1, workers) - 1)
     leader = siblings is not None
     server = Serving(app, listener)  # after the fork: its threads are each process's own
-    wake_r, wake_w = os.pipe()
+    wake_r, wake_w = os.pipe()  # each process its own: a signal wakes its own loop
     os.set_blocking(wake_w, False)
-    draining = threading.Event()
-
-    def on_sigterm(signum: int, frame: object) -> None:
-        if draining.is_set():  # a second SIGTERM ends it at once
-            os._exit(0)
-        draining.set()
-
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
-    signal.signal(signal.SIGTERM, on_sigterm)
     if leader:  # first of all: the parent retires the replaced child on this
         protocol.write_message(meta_fd, {"serving": True})
         protocol.write_message(meta_fd, {"routes": routecache.routes_of(app)})
@@ -83,7 +90,7 @@ def serve(
     else:
         protocol.close_fd(meta_fd)
     try:
-        server.serve_until(draining, wake_r)
+        server.serve_until(draining, wake_r, paused)
     except BaseException:  # noqa: BLE001
         traceback.print_exc()
         sys.stderr.flush()

@@ -3,9 +3,10 @@ once, forks a fresh child per change.
 
 A restart of a Flask app costs ~150 ms, nearly all of it the interpreter start and the imports
 of flask, psycopg and friends. This process pays that once; each child imports only the
-project's own module and serves on the inherited socket (child.py). Connections that arrive
-during a swap wait in the socket's backlog instead of being refused; a replaced child finishes
-the requests it holds (drain) while the new one already accepts; while no child can serve,
+project's own module and serves on the inherited socket (child.py). During a swap the replaced
+child stops accepting (paused; again accepting if the new one takes over PAUSE_LIMIT), so
+connections wait in the socket's backlog for the new code instead of being refused; it
+finishes the requests it holds (drain) once the new one accepts; while no child can serve,
 the crash page answers 503 with the error (crashpage.py). Messages: protocol.py.
 
 Run as `python -m devkit.warmfork --module server --port 5000 --control-fd N` with the
@@ -26,7 +27,6 @@ from typing import Any
 from devkit.warmfork import child, codecache, preloads, protocol, routecache
 from devkit.warmfork.crashpage import CrashPage
 
-REPLACED_NICE = 15  # CPU weight ~1/30 of the new child's while both run
 OUTPUT_GRACE = 0.2  # s to collect a dead child's last output before reporting its exit
 
 
@@ -40,6 +40,7 @@ class Child:
     crash: dict[str, Any] | None = None
     kill_at: float | None = None  # SIGKILL its group then
     drain: float | None = None  # replaced: drain within this many seconds once the next serves
+    resume_at: float | None = None  # replaced and paused: accept again then (slow new child)
 
 
 class ForkServer:
@@ -183,6 +184,7 @@ class ForkServer:
     def drain_replaced(self) -> None:
         """The new child serves (or failed): the replaced ones stop accepting and finish."""
         for c in self.replaced.values():
+            c.resume_at = None
             if c.drain is not None:
                 self.stop_child(c, c.drain)
                 c.drain = None
@@ -315,9 +317,12 @@ class ForkServer:
             c = self.child
             if c is not None:
                 if drain is not None and c.serving and c.kill_at is None:
-                    c.drain = float(drain)  # keeps serving until the new child does
+                    c.drain = float(drain)  # finishes its requests once the new child serves
                     self.replaced[c.pid] = c
-                    yield_cpu(c.pid)
+                    # New connections wait for the new code in the backlog (no stale answer,
+                    # and the new child's imports have the CPU), unless it is slow to load.
+                    self.signal_child(c, protocol.PAUSE)
+                    c.resume_at = time.monotonic() + protocol.PAUSE_LIMIT
                     self.child = None
                 else:  # a start while one runs: replace it right away
                     self.signal_child(c, signal.SIGKILL)
@@ -399,6 +404,10 @@ class ForkServer:
                 if c is not None and c.kill_at is not None and now >= c.kill_at:
                     self.signal_child(c, signal.SIGKILL)
                     c.kill_at = None
+            for c in self.replaced.values():
+                if c.resume_at is not None and now >= c.resume_at:
+                    self.signal_child(c, protocol.RESUME)  # old code rather than a long wait
+                    c.resume_at = None
             self.crash_page.expire()
             self.finish_exit()
             if self.learner.due is not None and now >= self.learner.due and not self.quitting:
@@ -413,6 +422,7 @@ class ForkServer:
     def _timeout(self) -> float | None:
         now = time.monotonic()
         moments = [c.kill_at for c in [self.child, *self.replaced.values()] if c and c.kill_at]
+        moments += [c.resume_at for c in self.replaced.values() if c.resume_at]
         if self.reaped is not None:
             moments.append(self.reaped_at + OUTPUT_GRACE)
         if self.learner.due is not None:
@@ -433,12 +443,3 @@ class ForkServer:
         for c in [self.child, *self.replaced.values()]:
             if c is not None:
                 self.signal_child(c, signal.SIGKILL)
-
-
-def yield_cpu(pgid: int) -> None:
-    """A replaced child still serves, but the new one's imports come first: on a busy
-    machine (or under a client polling every few ms) they would otherwise share the CPU."""
-    try:
-        os.setpriority(os.PRIO_PGRP, pgid, REPLACED_NICE)
-    except OSError:
-        pass

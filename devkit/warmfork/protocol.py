@@ -1,9 +1,13 @@
 """The JSON-lines messages of the warm parent, in one place.
 
 Control channel (a socketpair between devkit and the parent, one JSON object per line):
-  devkit -> parent  {"cmd": "start", "drain": s}   fork a child; a child still serving keeps
-                                                    serving until the new one serves (or fails),
-                                                    then finishes its requests within s seconds
+  devkit -> parent  {"cmd": "start", "drain": s}   fork a child; a child still serving stops
+                                                    accepting (PAUSE) while the new one loads:
+                                                    connections wait in the backlog for the new
+                                                    code; it accepts again (RESUME) when loading
+                                                    takes over PAUSE_LIMIT; once the new child
+                                                    serves (or fails) it finishes its requests
+                                                    within s seconds
                     {"cmd": "start"}                fork a child; one still running is killed
                     {"cmd": "stop", "timeout": s}   SIGTERM the child, SIGKILL after s
                     {"cmd": "quit", "timeout": s}   stop the child, then the parent exits
@@ -15,12 +19,15 @@ Control channel (a socketpair between devkit and the parent, one JSON object per
                     {"ev": "exit", "pid", "code"}         the current child ended (code < 0:
                                                           killed by signal -code)
                     {"ev": "drained", "pid", "code"}      a replaced child ended
+Signals to a child's process group: SIGTERM drain (a second one: exit now), PAUSE stop
+accepting, RESUME accept again.
 A child's output is relayed as "log" events on the same channel, so a crash's traceback always
 arrives before its "exit". End of the channel (devkit gone) = stop everything and exit.
 
 Meta pipe (child -> parent, JSON lines):
-  {"modules": [...]}   third-party modules the child imported (learned preloads)
   {"serving": true}    the server is built; the child accepts from now on
+  {"routes": [...]}    its URL rules (routecache.py)
+  {"modules": [...]}   third-party modules the child imported (learned preloads)
   {"crash": {...}}     why the child could not serve: exception, message, file, line,
                        traceback (see child.crash_report); the parent's crash page shows it
 """
@@ -29,7 +36,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from typing import Any
+
+PAUSE, RESUME = signal.SIGUSR1, signal.SIGUSR2
+PAUSE_LIMIT = 0.5  # s a replaced child stays paused when the new one is slow to load
 
 START, STOP, QUIT = "start", "stop", "quit"
 READY, FATAL, CHILD, SERVING, LOG, EXIT, DRAINED = (

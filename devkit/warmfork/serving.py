@@ -79,9 +79,12 @@ class Serving:
         self.draining = False
         self.port: int = sock.getsockname()[1]
 
-    def serve_until(self, draining: threading.Event, wake_fd: int) -> None:
-        """Serve until `draining` is set; a byte on `wake_fd` (the signal wake-up pipe) ends
-        the loop's wait at once, so no connection is accepted for the old code meanwhile."""
+    def serve_until(
+        self, draining: threading.Event, wake_fd: int, paused: threading.Event | None = None
+    ) -> None:
+        """Serve until `draining` is set, accepting while `paused` is not; a byte on `wake_fd`
+        (the signal wake-up pipe) ends the loop's wait at once, so no connection is accepted
+        for the old code meanwhile."""
         wasyncore = self.wasyncore
 
         base: Any = wasyncore.file_dispatcher  # POSIX only: the stubs leave it out
@@ -100,6 +103,7 @@ class Serving:
         threading.Thread(target=self.grow_threads, name="waitress-grow", daemon=True).start()
         try:
             while not draining.is_set():
+                self.server.accepting = paused is None or not paused.is_set()
                 wasyncore.loop(timeout=LOOP_TIMEOUT, map=self.map, use_poll=True, count=1)
         finally:
             wake.del_channel(self.map)

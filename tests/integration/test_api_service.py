@@ -233,6 +233,39 @@ async def test_kill_9_of_the_child_and_of_the_warm_parent(tmp_path: Path) -> Non
     assert gone(seen)
 
 
+async def test_a_slow_new_child_lets_the_replaced_one_answer_again(tmp_path: Path) -> None:
+    """The replaced child is paused while the new one loads; when loading takes longer than
+    PAUSE_LIMIT it accepts again (old code rather than a long wait), then drains."""
+    port = free_port()
+    pkg = make_project(tmp_path, port)
+    hold = tmp_path / "hold"
+    init = (pkg / "__init__.py").read_text()
+    (pkg / "__init__.py").write_text(
+        init.replace(
+            "def create_app():\n",
+            "def create_app():\n"
+            "    import pathlib, time\n"
+            f"    while pathlib.Path({str(hold)!r}).exists():\n"
+            "        time.sleep(0.01)\n",
+        )
+    )
+    sup, api = api_supervisor(tmp_path, port)
+    async with Harness(sup) as h:
+        await h.state("api", State.HEALTHY)
+        first_child = api.child_pid
+        hold.write_text("")  # the next child waits in create_app until this is gone
+        set_value(tmp_path, "v2")
+        await h.until(
+            lambda: h.status("api").detail == "loading the new code", what="new child loading"
+        )
+        body = await served(port, "value", "v1")  # the old child answers again
+        assert os.getpgid(int(body["pid"])) == first_child  # type: ignore[call-overload]
+        hold.unlink()
+        body = await served(port, "value", "v2")
+        assert os.getpgid(int(body["pid"])) == api.child_pid  # type: ignore[call-overload]
+        await asyncio.to_thread(wait_for, lambda: gone([first_child or 0]), 15, 0.02, "drained")
+
+
 @pytest.mark.slow
 async def test_a_dependency_or_environment_change_restarts_the_warm_parent(tmp_path: Path) -> None:
     port = free_port()

@@ -103,3 +103,40 @@ def test_serves_then_drains(listener: socket.socket) -> None:
         app.release.set()
         os.close(wake_w)
         os.close(wake_r)
+
+
+def test_paused_it_leaves_new_connections_in_the_backlog(listener: socket.socket) -> None:
+    """A replaced child is paused while the new one loads: a connection made meanwhile waits
+    (it is not refused, and the paused server does not take it); resumed, it is served."""
+    serving = Serving(App(), listener, threads=2)
+    draining, paused = threading.Event(), threading.Event()
+    wake_r, wake_w = os.pipe()
+    loop = threading.Thread(
+        target=serving.serve_until, args=(draining, wake_r, paused), daemon=True
+    )
+    loop.start()
+    port = listener.getsockname()[1]
+    try:
+        before = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        before.request("GET", "/fast")
+        assert before.getresponse().status == 200
+
+        paused.set()
+        os.write(wake_w, b"x")  # what the PAUSE signal's wake-up byte does
+        wait_for(lambda: not serving.server.accepting, 5, what="paused")
+        waiting = socket.create_connection(("127.0.0.1", port), timeout=10)  # in the backlog
+        waiting.sendall(b"GET /fast HTTP/1.0\r\n\r\n")
+        assert len(serving.server.active_channels) == 1, "the paused server took it"
+
+        paused.clear()
+        os.write(wake_w, b"x")  # RESUME
+        assert waiting.recv(65536).startswith(b"HTTP/1.0 200")
+        waiting.close()
+        before.close()
+    finally:
+        draining.set()
+        os.write(wake_w, b"x")
+        loop.join(10)
+        serving.finish(5.0)
+        os.close(wake_w)
+        os.close(wake_r)
