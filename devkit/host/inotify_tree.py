@@ -38,24 +38,35 @@ class _Dir:
     roots: tuple[Path, ...] = ()  # the roots this directory stands for (a root or a file's dir)
 
 
-def _flags() -> tuple[int, int]:
-    """(directory watch mask, Q_OVERFLOW) from inotify_simple's flags."""
-    from inotify_simple import flags as f
-
-    mask = (
-        f.CLOSE_WRITE
-        | f.MODIFY
-        | f.ATTRIB
-        | f.CREATE
-        | f.DELETE
-        | f.MOVED_FROM
-        | f.MOVED_TO
-        | f.DELETE_SELF
-        | f.MOVE_SELF
-        | f.ONLYDIR
-        | f.EXCL_UNLINK
-    )
-    return int(mask), int(f.Q_OVERFLOW)
+# inotify's event bits (linux/inotify.h: kernel ABI): plain ints, cheap to test per event
+IN_MODIFY = 0x2
+IN_ATTRIB = 0x4
+IN_CLOSE_WRITE = 0x8
+IN_MOVED_FROM = 0x40
+IN_MOVED_TO = 0x80
+IN_CREATE = 0x100
+IN_DELETE = 0x200
+IN_DELETE_SELF = 0x400
+IN_MOVE_SELF = 0x800
+IN_Q_OVERFLOW = 0x4000
+IN_IGNORED = 0x8000
+IN_ONLYDIR = 0x1000000
+IN_EXCL_UNLINK = 0x4000000
+IN_ISDIR = 0x40000000
+DIR_MASK = (
+    IN_CLOSE_WRITE
+    | IN_MODIFY
+    | IN_ATTRIB
+    | IN_CREATE
+    | IN_DELETE
+    | IN_MOVED_FROM
+    | IN_MOVED_TO
+    | IN_DELETE_SELF
+    | IN_MOVE_SELF
+    | IN_ONLYDIR
+    | IN_EXCL_UNLINK
+)
+GONE_SELF = IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED
 
 
 class InotifyTree:
@@ -80,7 +91,6 @@ class InotifyTree:
             self._ino = INotify(nonblocking=True)
         except (OSError, AttributeError) as exc:
             raise WatchUnavailable(f"inotify_init1 failed: {exc}") from exc
-        self._mask, self._overflow = _flags()
         self.recursive = recursive
         self.skip_dir = skip_dir
         self.roots = list(roots)
@@ -130,7 +140,7 @@ class InotifyTree:
     def _add_watch(self, path: Path) -> int | None:
         """The watch of a directory (None: it is gone or unreadable)."""
         try:
-            return int(self._ino.add_watch(path, self._mask))
+            return int(self._ino.add_watch(path, DIR_MASK))
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise WatchUnavailable(
@@ -215,47 +225,52 @@ class InotifyTree:
     def drain(self) -> list[tuple[Path, Kind]]:
         """The changes of the queued events (filtering by the ignore rules is the caller's)."""
         changes: list[tuple[Path, Kind]] = []
+        paths: dict[tuple[int, str], Path] = {}  # a saved file has 2-3 events
         for wd, mask, _cookie, name in self.read_events():
-            if mask & self._overflow:
+            if mask & IN_Q_OVERFLOW:
                 changes += [(root, Kind.WRITTEN) for root in self.roots]
                 self.rewatch()
+                paths.clear()
                 continue
             d = self._dirs.get(wd)
-            if d is not None:
-                self._event(d, wd, mask, name, changes)
+            if d is None:
+                continue
+            path = paths.get((wd, name))
+            if path is None:
+                path = paths[(wd, name)] = d.path / name
+            self._event(d, wd, mask, name, path, changes)
         return changes
 
-    def _event(self, d: _Dir, wd: int, mask: int, name: str, out: list[tuple[Path, Kind]]) -> None:
-        from inotify_simple import flags as f
-
-        if mask & (f.DELETE_SELF | f.MOVE_SELF | f.IGNORED):
+    def _event(
+        self, d: _Dir, wd: int, mask: int, name: str, path: Path, out: list[tuple[Path, Kind]]
+    ) -> None:
+        if mask & GONE_SELF:
             if d.roots:  # a root (or a file root's folder) went away
-                self._drop_tree(d.path, rm=not mask & f.IGNORED)
+                self._drop_tree(d.path, rm=not mask & IN_IGNORED)
                 self.roots = [r for r in self.roots if r not in d.roots]
                 out += [(root, Kind.GONE) for root in d.roots]
-            elif mask & f.IGNORED:
+            elif mask & IN_IGNORED:
                 self._dirs.pop(wd, None)
             return  # a subfolder's removal is reported by its parent's event
         if not name or (d.names is not None and name not in d.names):
             return
-        path = d.path / name
-        if mask & f.ISDIR:
-            if mask & (f.CREATE | f.MOVED_TO):
+        if mask & IN_ISDIR:
+            if mask & (IN_CREATE | IN_MOVED_TO):
                 if d.recursive and not self.skip_dir(path):
                     out += [(p, Kind.WRITTEN) for p in self._add_tree(path, True, report=True)]
                 out.append((path, Kind.CREATED_DIR))
-            elif mask & (f.DELETE | f.MOVED_FROM):
-                self._drop_tree(path, rm=bool(mask & f.MOVED_FROM))
+            elif mask & (IN_DELETE | IN_MOVED_FROM):
+                self._drop_tree(path, rm=bool(mask & IN_MOVED_FROM))
                 out.append((path, Kind.GONE))
-            elif mask & f.ATTRIB:
+            elif mask & IN_ATTRIB:
                 out.append((path, Kind.TOUCHED))
-        elif mask & f.CREATE:
+        elif mask & IN_CREATE:
             out.append((path, Kind.CREATED))
-        elif mask & f.MODIFY:
+        elif mask & IN_MODIFY:
             out.append((path, Kind.WRITING))
-        elif mask & (f.CLOSE_WRITE | f.MOVED_TO):
+        elif mask & (IN_CLOSE_WRITE | IN_MOVED_TO):
             out.append((path, Kind.WRITTEN))
-        elif mask & (f.DELETE | f.MOVED_FROM):
+        elif mask & (IN_DELETE | IN_MOVED_FROM):
             out.append((path, Kind.GONE))
-        elif mask & f.ATTRIB:
+        elif mask & IN_ATTRIB:
             out.append((path, Kind.TOUCHED))

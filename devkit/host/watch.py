@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import os
+import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import aclosing
 from pathlib import Path
@@ -33,6 +34,8 @@ class IgnoreFilter:
 
     A pattern without "/" matches any single path component (`__pycache__`, `*.pyc`); a
     pattern with "/" matches the path relative to one of the watched roots (`server/tmp/*`).
+    The patterns are compiled into one regular expression each way: a `git checkout` burst
+    asks for thousands of paths.
     """
 
     def __init__(self, patterns: Iterable[str] = (), roots: Sequence[Path] = ()) -> None:
@@ -40,26 +43,36 @@ class IgnoreFilter:
         self.name_patterns = tuple(p for p in merged if "/" not in p)
         self.path_patterns = tuple(p.strip("/") for p in merged if "/" in p)
         self.roots = tuple(Path(r) for r in roots)
+        self._prefixes = tuple(os.path.join(str(r), "") for r in self.roots)
+        self._name_re = _compiled(self.name_patterns)
+        self._path_re = _compiled(self.path_patterns)
 
     def ignored(self, path: str | Path) -> bool:
         """Only the part below a watched root counts: a project inside ~/venv/ or a watched
         .venv/lib/.../site-packages is not ignored as a whole."""
-        p = Path(path)
+        p = str(path) if isinstance(path, Path) else str(Path(path))
         rel: str | None = None
-        for root in self.roots:
-            try:
-                rel = p.relative_to(root).as_posix()
+        for prefix in self._prefixes:
+            if p.startswith(prefix):
+                rel = p[len(prefix) :].replace(os.sep, "/")
                 break
-            except ValueError:
-                continue
-        parts = rel.split("/") if rel is not None else [p.name]
-        for part in parts:
-            if any(fnmatch.fnmatchcase(part, pat) for pat in self.name_patterns):
-                return True
-        return rel is not None and any(fnmatch.fnmatchcase(rel, pat) for pat in self.path_patterns)
+            if p == prefix[:-1]:
+                rel = "."
+                break
+        parts = rel.split("/") if rel is not None else [os.path.basename(p)]
+        if any(self._name_re.match(part) for part in parts):
+            return True
+        return rel is not None and bool(self._path_re.match(rel))
 
     def __call__(self, change: object, path: str) -> bool:
         return not self.ignored(path)
+
+
+def _compiled(patterns: Sequence[str]) -> re.Pattern[str]:
+    """One regular expression matching what any of the fnmatch patterns matches (case kept)."""
+    if not patterns:
+        return re.compile(r"(?!)")
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
 def backend_choice(backend: str | None = None) -> str:

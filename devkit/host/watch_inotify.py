@@ -60,8 +60,12 @@ async def watch_inotify(
             wake()
             return
         now = loop.time()
+        verdicts: dict[Path, bool] = {}  # a saved file has 2-3 events
         for path, kind in changes:
-            if accept(path):
+            ok = verdicts.get(path)
+            if ok is None:
+                ok = verdicts[path] = accept(path)
+            if ok:
                 batch.add(path, kind, now)
         if not tree.alive:
             loop.remove_reader(tree.fileno())
