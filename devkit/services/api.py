@@ -190,10 +190,11 @@ class ApiService(Service):
     ) -> None:
         ctx = self.ctx
 
-        def log(line: str) -> None:  # why watchfiles stands in for inotify
+        def log(line: str) -> None:  # about the watcher itself: a fallback, its end
             if ctx is not None:
                 ctx.log(f"{kind} files: {line}", "devkit")
 
+        existed = any(p.exists() for p in paths)
         try:
             async for changed in watch(
                 paths,
@@ -207,6 +208,8 @@ class ApiService(Service):
                 log=log,
             ):
                 self.on_change(changed, kind)
+            if existed and not self._watch_stop.is_set():  # the watched folders were removed
+                log("no longer watched: the folders were removed (restart devkit to watch again)")
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a broken watcher must not end devkit
