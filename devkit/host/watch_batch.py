@@ -2,8 +2,10 @@
 
 A batch is handed over once no event came for `settle` seconds and every file written in it
 was closed again (a save's open/write/close and an editor's rename come microseconds apart,
-so a few ms of quiet is enough). A file still open for writing (a writer that keeps it open, a
-slow copy) waits for a longer quiet (`open_settle`). Whatever happens, a batch is handed over
+so a few ms of quiet is enough). A burst of more than BURST_PATHS paths (git checkout, a
+formatter) pauses between files for the disk or the scheduler: it waits for `burst_settle`.
+A file still open for writing (a writer that keeps it open, a slow copy) waits for a longer
+quiet (`open_settle`). Whatever happens, a batch is handed over
 at most `debounce` seconds after its first event, so a long burst (git checkout, a formatter
 over the tree) still yields. A path seen many times counts once; a path created and removed
 again within the batch (an editor's temporary file, the source of an atomic replace) was never
@@ -15,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+
+BURST_PATHS = 3  # a save touches 1-3 paths (an editor's backup or swap file besides the file)
 
 
 class Kind(Enum):
@@ -41,10 +45,13 @@ class _PathState:
 class Batch:
     """The changes collected since the last hand-over and when they are due (loop time, s)."""
 
-    def __init__(self, settle: float, debounce: float, open_settle: float) -> None:
+    def __init__(
+        self, settle: float, debounce: float, open_settle: float, burst_settle: float = 0.0
+    ) -> None:
         self.settle = settle
         self.debounce = debounce
         self.open_settle = max(open_settle, settle)
+        self.burst_settle = max(burst_settle, settle)
         self._paths: dict[Path, _PathState] = {}
         self._first = 0.0
         self._last = 0.0
@@ -69,8 +76,12 @@ class Batch:
         """When the batch is to be handed over (None: nothing collected)."""
         if not self._paths:
             return None
-        settled = all(s.final for s in self._paths.values())
-        quiet = self.settle if settled else self.open_settle
+        if not all(s.final for s in self._paths.values()):
+            quiet = self.open_settle
+        elif len(self._paths) > BURST_PATHS:
+            quiet = self.burst_settle
+        else:
+            quiet = self.settle
         return min(self._last + quiet, self._first + self.debounce)
 
     def take(self) -> list[Path]:

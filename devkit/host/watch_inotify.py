@@ -16,6 +16,7 @@ from devkit.host.inotify_tree import InotifyTree, WatchUnavailable
 from devkit.host.watch_batch import Batch
 
 OPEN_SETTLE_MS = 50  # a file still open for writing: quiet this long before it counts
+BURST_SETTLE_MS = 10  # a burst (git checkout): quiet this long (watchfiles' step here)
 
 
 async def watch_inotify(
@@ -32,7 +33,9 @@ async def watch_inotify(
     left. Raises WatchUnavailable (before the first batch) when inotify cannot be used."""
     loop = asyncio.get_running_loop()
     tree = InotifyTree(roots, recursive=recursive, skip_dir=skip_dir)
-    batch = Batch(settle_ms / 1000, debounce_ms / 1000, OPEN_SETTLE_MS / 1000)
+    batch = Batch(
+        settle_ms / 1000, debounce_ms / 1000, OPEN_SETTLE_MS / 1000, BURST_SETTLE_MS / 1000
+    )
     ready: asyncio.Future[None] = loop.create_future()
     timer: asyncio.TimerHandle | None = None
     failure: BaseException | None = None

@@ -86,3 +86,12 @@ def test_a_debounce_shorter_than_the_settle_caps_it() -> None:
     assert b.open_settle == 0.5  # never shorter than the settle
     b.add(A, Kind.WRITTEN, 3.0)
     assert b.due() == 3.2
+
+
+def test_a_burst_of_many_paths_waits_for_the_burst_quiet() -> None:
+    b = Batch(settle=0.002, debounce=0.050, open_settle=0.030, burst_settle=0.010)
+    for i in range(3):  # a save with an editor's backup and swap files: still a save
+        b.add(Path(f"/p/{i}.py"), Kind.WRITTEN, 1.0)
+    assert b.due() == 1.0 + 0.002
+    b.add(Path("/p/3.py"), Kind.WRITTEN, 1.001)
+    assert b.due() == 1.001 + 0.010
