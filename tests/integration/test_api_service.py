@@ -464,19 +464,3 @@ async def test_shutdown_while_crashed_leaves_no_process(tmp_path: Path) -> None:
     assert gone([parent])
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
-
-
-def test_ignore_filter_patterns(tmp_path: Path) -> None:
-    from devkit.host.watch import IgnoreFilter
-
-    flt = IgnoreFilter(("*.tmp", "server/generated/*"), [tmp_path])
-    assert flt.ignored(tmp_path / "server" / "__pycache__" / "app.cpython-311.pyc")
-    assert flt.ignored(tmp_path / ".venv" / "lib" / "x.py")
-    assert flt.ignored(tmp_path / "node_modules" / "a.js")
-    assert flt.ignored(tmp_path / "server" / "x.tmp")
-    assert flt.ignored(tmp_path / "server" / "generated" / "schema.py")
-    assert not flt.ignored(tmp_path / "server" / "app.py")
-    assert not flt.ignored(tmp_path / "server" / "logsheet.py")  # "logs" is a name, not a prefix
-    site = tmp_path / ".venv" / "lib" / "python3.11" / "site-packages"
-    assert not IgnoreFilter((), [site]).ignored(site / "newlib-1.0.dist-info")
-    assert IgnoreFilter((), [site]).ignored(site / "__pycache__")
