@@ -76,10 +76,9 @@ def serve(
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
     if leader:  # first of all: the parent retires the replaced child on this
         protocol.write_message(meta_fd, {"serving": True})
-        protocol.write_message(meta_fd, {"routes": routecache.routes_of(app)})
-        preloads.report_modules(before, meta_fd, root, module)
-        # Report after the first requests too: they import lazily (json providers...).
-        timer = threading.Timer(preloads.LEARN_AFTER, _report_last, (before, meta_fd, root, module))
+        # What the parent learns from (routes, modules) is told later, by a thread: serving
+        # first; and the first requests import lazily too (json providers...).
+        timer = threading.Timer(preloads.LEARN_AFTER, _report, (app, before, meta_fd, root, module))
         timer.daemon = True
         timer.start()
         print(
@@ -187,6 +186,7 @@ def crash_report(exc: BaseException, root: str) -> dict[str, Any]:
     }
 
 
-def _report_last(before: set[str], meta_fd: int, root: str, module: str) -> None:
+def _report(app: Any, before: set[str], meta_fd: int, root: str, module: str) -> None:
+    protocol.write_message(meta_fd, {"routes": routecache.routes_of(app)})
     preloads.report_modules(before, meta_fd, root, module)
     protocol.close_fd(meta_fd)

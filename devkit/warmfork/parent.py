@@ -279,6 +279,8 @@ class ForkServer:
                 c.crash = message["crash"]
             if isinstance(message.get("routes"), list):
                 self.routes.update(str(r) for r in message["routes"])
+                if self.routes - self.routes_warmed and self.warm_due is None:
+                    self.warm_due = time.monotonic() + preloads.LEARN_IDLE
 
     def warm_up_next(self) -> None:
         """Idle work for the next child: compile the sources saved since the last call and

@@ -1,7 +1,7 @@
 """Learned preloads: the libraries the warm parent imports so that children do not.
 
-The parent starts with PRELOAD. Each child reports the third-party modules it imported (once
-serving, and again LEARN_AFTER seconds later: first requests import lazily); the parent imports
+The parent starts with PRELOAD. Each child reports the third-party modules it imported
+LEARN_AFTER seconds after it began serving (its first requests import lazily); the parent imports
 them when idle, so the next child finds them in sys.modules. What was learned is kept in a file
 (devkit passes .devkit/api-preloads.txt) and imported by the next warm parent at its start,
 while PostgreSQL starts: the first child of the next `devkit up` then imports nothing but the
