@@ -642,6 +642,11 @@ class Supervisor:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.net.stop()
+        # before the stops: a server draining on SIGTERM waits for an idle kept-alive probe
+        # connection (up to its keep-alive timeout), so the API took the whole shutdown_timeout
+        from devkit.host.probes import close_http_clients
+
+        await close_http_clients()
         for level in reversed(_levels(self.components, self.order)):
             await asyncio.gather(*(self._final_stop(self.components[n]) for n in level))
         for c in self.components.values():
@@ -649,9 +654,6 @@ class Supervisor:
                 await c.service.close()
             except Exception as exc:  # noqa: BLE001
                 self._log(c.name, f"close failed: {_first(exc)}", "devkit")
-        from devkit.host.probes import close_http_clients
-
-        await close_http_clients()
         if self.runstate is not None:
             self.runstate.clear()
         self.bus.publish(Stopped(self.exit_code))
