@@ -16,6 +16,7 @@ from devkit.core.runstate import (
     find_leftovers,
     holder_pid,
     lock_is_held,
+    process_start_time,
     read_state,
 )
 from devkit.errors import AlreadyRunningError
@@ -65,6 +66,17 @@ def test_state_file_records_pid_group_and_start_time(tmp_path: Path) -> None:
     assert entry["create_time"] == pytest.approx(psutil.Process().create_time())
     state.clear()
     assert read_state(tmp_path / ".devkit") is None
+
+
+def test_process_start_time_is_psutils_and_none_once_gone() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = process_start_time(child.pid)
+        assert started == pytest.approx(psutil.Process(child.pid).create_time(), abs=0.01)
+    finally:
+        child.kill()
+        child.wait()
+    assert process_start_time(child.pid) is None
 
 
 def _spawn_group() -> subprocess.Popen[bytes]:
