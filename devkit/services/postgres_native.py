@@ -1,7 +1,8 @@
 """PostgreSQL from the local binaries: a cluster in .devkit/postgres/, `postgres` as the child.
 
 The cluster is created once (initdb, scram-sha-256, the password of DATABASE_URL) in a side
-folder and renamed into place, so an interrupted initdb never leaves a half cluster. The server
+folder and renamed into place, so an interrupted initdb never leaves a half cluster; `up` starts
+it right after its preflight (prepare_early), so it overlaps devkit's own start. The server
 is started directly (no pg_ctl: it polls every 100 ms) listening on 127.0.0.1 only, without a
 unix socket (deep project paths exceed the 107-byte socket path limit). Health is a real
 connection; the database of DATABASE_URL is created once the server answers. Stop is SIGINT
