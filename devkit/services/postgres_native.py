@@ -300,12 +300,15 @@ class NativePostgresService(Service):
         if self._early is not None or (self.datadir / "PG_VERSION").is_file():
             return
         early: Future[bool] = Future()
+        early.set_running_or_notify_cancel()  # a start() cancelled meanwhile cannot cancel it
 
         def run() -> None:
             try:
-                early.set_result(self._prepare_datadir())
+                created = self._prepare_datadir()
             except BaseException as exc:  # noqa: BLE001 - re-raised by start()
                 early.set_exception(exc)
+            else:
+                early.set_result(created)
 
         self._early = early
         threading.Thread(target=run, name="devkit-initdb").start()
