@@ -225,11 +225,18 @@ class NativePostgresService(Service):
 
         Much cheaper than doing it on the running server (fsync of the copied template and a
         slow first shutdown checkpoint); the health check still creates it when missing later.
+        FILE_COPY (PostgreSQL 15+; the only way before) copies template1's files once, where
+        15's default WAL_LOG writes each page twice (WAL and file): ~10% less of this step.
         """
         name = self.params.dbname
         if name in ("postgres", "template0", "template1") or "\n" in name:
             return
         quoted = '"' + name.replace('"', '""') + '"'
+        try:
+            major = int((datadir / "PG_VERSION").read_text().strip())
+        except (OSError, ValueError):
+            major = 0
+        strategy = " STRATEGY = FILE_COPY" if major >= 15 else ""
         result = subprocess.run(
             [
                 str(bindir / "postgres"),
@@ -243,7 +250,7 @@ class NativePostgresService(Service):
                 "logging_collector=off",
                 "postgres",
             ],
-            input=f"CREATE DATABASE {quoted}\n",
+            input=f"CREATE DATABASE {quoted}{strategy}\n",
             capture_output=True,
             text=True,
             timeout=120,
