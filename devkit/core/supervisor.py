@@ -637,10 +637,7 @@ class Supervisor:
     # --- shutdown -----------------------------------------------------------------------------
     async def _shutdown(self) -> None:
         self.shutting_down = True
-        tasks = [c.task for c in self.components.values() if c.task]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _cancel_all([c.task for c in self.components.values() if c.task])
         await self.net.stop()
         # before the stops: a server draining on SIGTERM waits for an idle kept-alive probe
         # connection (up to its keep-alive timeout), so the API took the whole shutdown_timeout
@@ -672,6 +669,21 @@ class Supervisor:
             kill_group(c.service.pid)
         self._change(c, State.STOPPED, "stopped")
         self.bus.publish(ShutdownProgress(c.name, State.STOPPED))
+
+
+async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the drive tasks and wait until they are done, cancelling again while any is
+    left: Python 3.11's asyncio.wait_for swallows a cancellation that arrives just as its
+    inner future completes (a probe answering as the shutdown begins), and the drive then ran
+    on - the shutdown waited for it forever, a devkit that no longer answered SIGTERM."""
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+    for task in tasks:  # retrieved, so asyncio does not log them as never retrieved
+        if not task.cancelled():
+            task.exception()
 
 
 def _first(exc: BaseException) -> str:
