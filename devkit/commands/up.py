@@ -108,7 +108,6 @@ def start(
     messages: list[str],
 ) -> int:
     from devkit.core.runstate import RunLock, RunState, clean_leftovers
-    from devkit.core.supervisor import Supervisor
     from devkit.errors import DevkitError
     from devkit.host.ports import check_ports
     from devkit.services.registry import build_services
@@ -143,6 +142,11 @@ def start(
         except DevkitError:
             _say_now(messages, headless)
             raise
+        for svc in plan.services:
+            if svc.disabled_reason() is None:
+                svc.prepare_early()  # e.g. initdb, while the engine below is imported
+        from devkit.core.supervisor import Supervisor
+
         runstate = RunState(settings.state_dir)
         runstate.write()  # at once: a failure to write it is reported before anything starts
         runstate.deferred = True

@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -28,12 +29,37 @@ STATE_NAME = "runstate.json"
 
 
 def process_start_time(pid: int) -> float | None:
+    """When `pid` started (seconds since the epoch, psutil's create_time), None if gone.
+
+    Recorded at every component start, so on `up`'s start path: on Linux it is read from
+    /proc as psutil computes it, sparing psutil's import there (~25 ms, ~0.15 s without
+    bytecode)."""
+    if sys.platform.startswith("linux"):
+        try:
+            return _linux_start_time(pid)
+        except (OSError, ValueError, IndexError):
+            return None
     import psutil
 
     try:
         return psutil.Process(pid).create_time()
     except (psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError):
         return None
+
+
+_boot_time: float | None = None
+
+
+def _linux_start_time(pid: int) -> float:
+    """psutil's Linux formula: /proc/PID/stat starttime (clock ticks since boot) + btime."""
+    global _boot_time
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        fields = f.read().rpartition(b")")[2].split()
+    if _boot_time is None:
+        with open("/proc/stat", "rb") as f:
+            line = next(x for x in f if x.startswith(b"btime"))
+        _boot_time = float(line.split()[1])
+    return int(fields[19]) / os.sysconf("SC_CLK_TCK") + _boot_time
 
 
 class RunLock:

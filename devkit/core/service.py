@@ -111,6 +111,11 @@ class Service(ABC):
         """Not None: do not start, show this reason (e.g. "no client/ folder")."""
         return None
 
+    def prepare_early(self) -> None:  # noqa: B027 - optional hook
+        """Once per `up`, right after the preflight, before the engine is even imported: begin
+        slow work that needs no event loop in a thread (initdb), so it overlaps devkit's own
+        start; start() joins it. Default: nothing."""
+
     async def prepare(self, ctx: ServiceContext) -> None:  # noqa: B027 - optional hook
         """Once per `up`, before the first start (watchers, image checks). Default: nothing."""
 

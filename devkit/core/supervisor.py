@@ -637,11 +637,13 @@ class Supervisor:
     # --- shutdown -----------------------------------------------------------------------------
     async def _shutdown(self) -> None:
         self.shutting_down = True
-        tasks = [c.task for c in self.components.values() if c.task]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _cancel_all([c.task for c in self.components.values() if c.task])
         await self.net.stop()
+        # before the stops: a server draining on SIGTERM waits for an idle kept-alive probe
+        # connection (up to its keep-alive timeout), so the API took the whole shutdown_timeout
+        from devkit.host.probes import close_http_clients
+
+        await close_http_clients()
         for level in reversed(_levels(self.components, self.order)):
             await asyncio.gather(*(self._final_stop(self.components[n]) for n in level))
         for c in self.components.values():
@@ -649,9 +651,6 @@ class Supervisor:
                 await c.service.close()
             except Exception as exc:  # noqa: BLE001
                 self._log(c.name, f"close failed: {_first(exc)}", "devkit")
-        from devkit.host.probes import close_http_clients
-
-        await close_http_clients()
         if self.runstate is not None:
             self.runstate.clear()
         self.bus.publish(Stopped(self.exit_code))
@@ -670,6 +669,21 @@ class Supervisor:
             kill_group(c.service.pid)
         self._change(c, State.STOPPED, "stopped")
         self.bus.publish(ShutdownProgress(c.name, State.STOPPED))
+
+
+async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the drive tasks and wait until they are done, cancelling again while any is
+    left: Python 3.11's asyncio.wait_for swallows a cancellation that arrives just as its
+    inner future completes (a probe answering as the shutdown begins), and the drive then ran
+    on - the shutdown waited for it forever, a devkit that no longer answered SIGTERM."""
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+    for task in tasks:  # retrieved, so asyncio does not log them as never retrieved
+        if not task.cancelled():
+            task.exception()
 
 
 def _first(exc: BaseException) -> str:

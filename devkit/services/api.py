@@ -139,6 +139,10 @@ class ApiService(Service):
     async def prepare(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self._watch_stop = asyncio.Event()
+        if self.disabled_reason() is None:
+            # first: the warm parent's imports are the longest step of `up`, and setting up
+            # the watchers (watchfiles, anyio) holds the loop for a while
+            self.runner.prepare(ctx, self.child_env(ctx))
         ignore = self.settings.api_watch_ignore
         self._watch_tasks = [
             asyncio.create_task(self._watch_loop(self.watch_paths(), ignore, "source"))
@@ -173,8 +177,6 @@ class ApiService(Service):
                     )
                 )
             )
-        if self.disabled_reason() is None:
-            self.runner.prepare(ctx, self.child_env(ctx))
         for path in self.watch_paths():
             if not path.exists():
                 ctx.log(f"not watching {path}: it does not exist (setting api_watch)", "devkit")

@@ -357,6 +357,20 @@ async def test_stop_and_start_commands_leave_no_process(tmp_path: Path) -> None:
     assert gone(pids)
 
 
+async def test_shutdown_closes_the_probe_connection_so_the_child_drains(tmp_path: Path) -> None:
+    """The health probe keeps its connection alive; the shutdown closes it before stopping the
+    API, so the draining child ends by itself (exit 0) instead of waiting for that idle
+    connection (5 s) and being killed at shutdown_timeout."""
+    port = free_port()
+    make_project(tmp_path, port)
+    sup, api = api_supervisor(tmp_path, port, shutdown_timeout=4.0)
+    async with Harness(sup) as h:
+        await h.state("api", State.HEALTHY)  # a probe answered: its connection stays open
+        client = getattr(api.runner, "client", None)
+        assert client is not None and client.child_done is not None
+    assert client.child_done.done() and client.child_done.result() == 0
+
+
 async def test_spawn_mode_reloads_and_recovers(tmp_path: Path) -> None:
     port = free_port()
     make_project(tmp_path, port)

@@ -181,6 +181,37 @@ async def test_server_left_by_a_killed_devkit_is_replaced(tmp_path: Path) -> Non
             leftover.wait()
 
 
+@pytest.mark.slow
+async def test_cluster_created_early_is_joined_by_start(tmp_path: Path) -> None:
+    """`up` calls prepare_early before the engine exists: initdb runs in a thread, start()
+    joins it, and what it logged before there was a context reaches the log."""
+    s = pg_settings(tmp_path)
+    svc = make_postgres_service(s, choose_backend(s, "native"))
+    svc.prepare_early()
+    async with Harness(Supervisor(s, [svc], network=False)) as h:
+        await h.state("postgres", State.HEALTHY, timeout=60)
+        lines = [line.text for line in h.sup.logs("postgres")]
+        assert any("creating the PostgreSQL cluster" in text for text in lines)
+        assert any("created database aios_app" in text for text in lines)
+        assert query(url_of(s), "SELECT current_database()") == [("aios_app",)]
+    assert server_processes(s.state_dir / "postgres") == []
+
+
+async def test_an_early_cluster_error_is_the_start_error(tmp_path: Path) -> None:
+    s = pg_settings(tmp_path)
+    (s.state_dir / "postgres").mkdir(parents=True)
+    (s.state_dir / "postgres" / "notes.txt").write_text("mine")
+    svc = NativePostgresService(s)
+    svc.prepare_early()
+    async with Harness(Supervisor(s, [svc], network=False)) as h:
+        status = await h.until(
+            lambda: h.status("postgres").state == State.CRASHED and h.status("postgres"),
+            what="postgres crashed",
+        )
+        assert "not a PostgreSQL cluster" in status.detail
+    assert (s.state_dir / "postgres" / "notes.txt").read_text() == "mine"
+
+
 def test_a_folder_that_is_not_a_cluster_is_a_clear_error(tmp_path: Path) -> None:
     s = pg_settings(tmp_path)
     (s.state_dir / "postgres").mkdir(parents=True)

@@ -17,6 +17,7 @@ from devkit.core.runstate import (
     find_leftovers,
     holder_pid,
     lock_is_held,
+    process_start_time,
     read_state,
 )
 from devkit.errors import AlreadyRunningError
@@ -88,6 +89,17 @@ def test_deferred_writes_land_in_order_off_the_callers_thread(
     assert writers == {"runstate"}  # never the caller's thread
     state.clear()
     assert read_state(tmp_path / ".devkit") is None
+
+
+def test_process_start_time_is_psutils_and_none_once_gone() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = process_start_time(child.pid)
+        assert started == pytest.approx(psutil.Process(child.pid).create_time(), abs=0.01)
+    finally:
+        child.kill()
+        child.wait()
+    assert process_start_time(child.pid) is None
 
 
 def _spawn_group() -> subprocess.Popen[bytes]:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from pathlib import Path
 
 import psutil
 
 from devkit.core.events import AllHealthy, LogLine, ShutdownProgress, State, StateChanged, Stopped
+from devkit.core.service import ServiceContext
 from devkit.core.supervisor import Supervisor
 from devkit.host.probes import LogProbe
+from devkit.services.process import CommandService
 from tests.integration.supervisor_helpers import (
     Harness,
     py,
@@ -218,3 +221,30 @@ async def test_nothing_survives_shutdown_even_grandchildren(tmp_path: Path) -> N
         await h.state("tree", State.HEALTHY)
         tree = await h.until(lambda: len(t := _tree(svc.pid)) >= 2 and t, what="grandchild")
     assert still_alive_after(tree) == []
+
+
+class SwallowsACancellation(CommandService):
+    """prepare() swallows the shutdown's cancellation once, as asyncio.wait_for does in Python
+    3.11 when its inner future (a probe) completes just as the cancellation arrives."""
+
+    def __init__(self) -> None:
+        super().__init__("stubborn", [sys.executable, "-c", "import time; time.sleep(60)"])
+        self.preparing = asyncio.Event()
+
+    async def prepare(self, ctx: ServiceContext) -> None:
+        self.preparing.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            pass
+
+
+async def test_a_drive_that_swallows_its_cancellation_does_not_hang_the_shutdown(
+    tmp_path: Path,
+) -> None:
+    svc = SwallowsACancellation()
+    async with Harness(Supervisor(settings(tmp_path), [svc], network=False)) as h:
+        await asyncio.wait_for(svc.preparing.wait(), 15)
+    # the harness waits 30 s for the shutdown: it used to wait for that drive forever
+    assert h.task is not None and h.task.result() == 0
+    assert svc.pid is None
