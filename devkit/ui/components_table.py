@@ -14,7 +14,16 @@ from textual.widgets import DataTable
 
 from devkit.core.events import ComponentStatus, State
 from devkit.ui import text as words
-from devkit.ui.format import PROBLEM_STYLE, RUNNING, STATE_STYLES, Palette, shorten, uptime, where
+from devkit.ui.format import (
+    PROBLEM_STYLE,
+    RUNNING,
+    STATE_STYLES,
+    Palette,
+    shorten,
+    uptime,
+    uptime_changes_in,
+    where,
+)
 
 WIDE = 110
 WIDE_COLUMNS = (
@@ -86,20 +95,29 @@ class ComponentsTable(DataTable):
         self._refresh_row(status.name)
 
     def tick(self) -> None:
-        """Refresh the uptime cells (called once per second)."""
-        for name in self.statuses:
-            self._refresh_row(name, only=("uptime",))
+        """Refresh the uptime cells (the app calls it when `next_uptime_change` says)."""
+        now = self.clock()
+        for name, status in self.statuses.items():
+            self._set_cell(name, "uptime", Text(uptime(status, now)))
 
-    def _refresh_row(self, name: str, only: tuple[str, ...] | None = None) -> None:
+    def next_uptime_change(self) -> float | None:
+        """Seconds until some uptime cell shows another text; None if none is running."""
+        now = self.clock()
+        waits = [uptime_changes_in(s, now) for s in self.statuses.values()]
+        return min((w for w in waits if w is not None), default=None)
+
+    def _refresh_row(self, name: str) -> None:
         for key, value in self._texts(self.statuses[name]).items():
-            if only is not None and key not in only:
-                continue
-            if self._cells.get((name, key)) != value.plain:
-                self._cells[(name, key)] = value.plain
-                # an uptime ("59s", "1h05m") never outgrows its header ("uptime"): skipping the
-                # width pass saves a relayout of the whole table every second while idle
-                fits = key == "uptime" and len(value.plain) <= len("uptime")
-                self.update_cell(name, key, value, update_width=not fits)
+            self._set_cell(name, key, value)
+
+    def _set_cell(self, name: str, key: str, value: Text) -> None:
+        if not self.columns or self._cells.get((name, key)) == value.plain:
+            return
+        self._cells[(name, key)] = value.plain
+        # an uptime ("59s", "1h05m") never outgrows its header ("uptime"): skipping the width
+        # pass saves a relayout of the whole table
+        fits = key == "uptime" and len(value.plain) <= len("uptime")
+        self.update_cell(name, key, value, update_width=not fits)
 
     def _remember(self, name: str) -> None:
         for key, value in self._texts(self.statuses[name]).items():

@@ -48,12 +48,24 @@ async def test_layout_follows_the_terminal_width(controller: ScriptedController)
 
 
 async def test_uptime_ticks_with_the_clock(controller: ScriptedController) -> None:
+    """Seconds right after a (re)start, then a timer only for the next change of text."""
     now = [1_700_000_000.0]
     app = make_app(controller, clock=lambda: now[0])
     async with app.run_test(size=(80, 24)) as pilot:
         assert cell(app, "metro", "uptime") == "30s"
+        controller.set_state("metro", State.HEALTHY, started_at=now[0])  # a restart
+        await until(pilot, lambda: cell(app, "metro", "uptime") == "0s", what="restart")
+        now[0] += 3
+        await until(pilot, lambda: cell(app, "metro", "uptime") == "3s", what="seconds")
         now[0] += 60
-        await until(pilot, lambda: cell(app, "metro", "uptime") == "1m", what="tick")
+        await until(pilot, lambda: cell(app, "metro", "uptime") == "1m", what="minutes")
+        wait = app.table.next_uptime_change()
+        assert wait is not None and 51 < wait <= 52  # postgres at 3m08s changes first
+        for name in ("postgres", "api", "metro"):
+            controller.set_state(name, State.STOPPED, started_at=None)
+        await until(pilot, lambda: cell(app, "metro", "uptime") == "-", what="stopped")
+        assert app.table.next_uptime_change() is None
+        await until(pilot, lambda: app._tick_timer is None, what="no uptime timer")
 
 
 async def test_crash_shows_last_error_lines_and_a_toast(controller: ScriptedController) -> None:
