@@ -25,6 +25,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.driver import Driver
 from textual.events import Resize
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
@@ -128,6 +129,15 @@ class DashboardApp(App[int]):
         self._was_paused = False
         self._said_healthy = False
         self._tick_timer: Timer | None = None
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's Linux/macOS driver with an input thread that sleeps (devkit.ui.driver)."""
+        driver = super().get_driver_class()
+        if (driver.__module__, driver.__name__) == ("textual.drivers.linux_driver", "LinuxDriver"):
+            from devkit.ui.driver import QuietLinuxDriver
+
+            return QuietLinuxDriver
+        return driver
 
     # --- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:

@@ -26,6 +26,7 @@ from devkit.ui.format import (
 )
 
 WIDE = 110
+UPTIME_BATCH = 1.0  # seconds an uptime cell may lag its change (the old once-a-second tick's)
 WIDE_COLUMNS = (
     ("name", "component"),
     ("backend", "backend"),
@@ -101,10 +102,18 @@ class ComponentsTable(DataTable):
             self._set_cell(name, "uptime", Text(uptime(status, now)))
 
     def next_uptime_change(self) -> float | None:
-        """Seconds until some uptime cell shows another text; None if none is running."""
+        """Seconds until the uptime cells should be refreshed; None if none is running.
+
+        Changes due within UPTIME_BATCH of the first one are shown together, at the last of
+        them: one redraw per second while several components count seconds (their seconds
+        start at different instants), and no cell is ever more than UPTIME_BATCH late.
+        """
         now = self.clock()
-        waits = [uptime_changes_in(s, now) for s in self.statuses.values()]
-        return min((w for w in waits if w is not None), default=None)
+        waits = [w for s in self.statuses.values() if (w := uptime_changes_in(s, now)) is not None]
+        if not waits:
+            return None
+        first = min(waits)
+        return max(w for w in waits if w < first + UPTIME_BATCH)
 
     def _refresh_row(self, name: str) -> None:
         for key, value in self._texts(self.statuses[name]).items():
