@@ -8,7 +8,8 @@ Figures (issue 13 targets), one machine run, each printed against its target:
   RSS, 10k lines each   devkit's resident memory after three extra processes printed 12k lines
                         each (log_buffer_lines = 10000), dashboard on a pty   target < 150 MB
 The children's own CPU (PostgreSQL, the API, Metro) is printed beside, for scale; it is not
-devkit's. Medians over --runs idle windows when --runs > 1.
+devkit's, nor is the machine's load average (1 min, at the start and the end of the windows),
+printed because the machine may be shared. Medians over --runs idle windows when --runs > 1.
 
 Run: .venv/bin/python benchmarks/bench_idle.py [--seconds 60] [--runs 1]
 """
@@ -117,21 +118,24 @@ def children_cpu(process: psutil.Process) -> float:
     return total
 
 
-def idle_cpu(root: Path, dashboard: bool, seconds: float, runs: int) -> tuple[float, float]:
-    """(devkit's CPU %, its children's CPU %) over `seconds` of idling, median of `runs`."""
+def idle_cpu(root: Path, dashboard: bool, seconds: float, runs: int) -> tuple[float, float, str]:
+    """(devkit's CPU %, its children's CPU %, the load average before -> after) over
+    `seconds` of idling, medians of `runs`."""
     proc, master = start(root, dashboard)
     try:
         wait_healthy(root, proc)
         me = psutil.Process(proc.pid)
         time.sleep(3)  # let start-up work (imports in threads, first probes) finish
         own, kids = [], []
+        load0 = os.getloadavg()[0]
         for _ in range(runs):
             own0, kids0, t0 = cpu_seconds(me), children_cpu(me), time.monotonic()
             time.sleep(seconds)
             wall = time.monotonic() - t0
             own.append(100 * (cpu_seconds(me) - own0) / wall)
             kids.append(100 * (children_cpu(me) - kids0) / wall)
-        return statistics.median(own), statistics.median(kids)
+        load = f"load {load0:.2f} -> {os.getloadavg()[0]:.2f}"
+        return statistics.median(own), statistics.median(kids), load
     finally:
         stop(proc, master)
 
@@ -164,19 +168,20 @@ def main() -> int:
         expo = stack / "client" / "node_modules" / "expo"  # Metro's pre-start package check
         expo.mkdir(parents=True, exist_ok=True)
         (expo / "package.json").write_text('{"name": "expo", "version": "51.0.0"}')
-        dash, dash_kids = idle_cpu(stack, True, args.seconds, args.runs)
-        head, head_kids = idle_cpu(stack, False, args.seconds, args.runs)
+        dash, dash_kids, dash_load = idle_cpu(stack, True, args.seconds, args.runs)
+        head, head_kids, head_load = idle_cpu(stack, False, args.seconds, args.runs)
         rss = buffered_rss(base)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     print(f"devkit up idle, {args.seconds:g}s windows x {args.runs} (machine shared: noisy):")
     print(
         f"  idle CPU, dashboard: {dash:5.2f} %  target < 1 %: "
-        f"{'meets' if dash < 1 else 'MISSES'} ({dash / 1:.2f} of it); children {dash_kids:.2f} %"
+        f"{'meets' if dash < 1 else 'MISSES'} ({dash / 1:.2f} of it); children {dash_kids:.2f} %; "
+        f"{dash_load}"
     )
     print(
         f"  idle CPU, headless:  {head:5.2f} %  (dashboard / headless = {dash / head:.1f}x); "
-        f"children {head_kids:.2f} %"
+        f"children {head_kids:.2f} %; {head_load}"
     )
     print(
         f"  RSS with 3 x 12k lines (10k kept each): {rss:6.1f} MB  target < 150 MB: "

@@ -54,6 +54,7 @@ class Component:
         self.backoff = Backoff(backoff_initial, backoff_cap)
         self.crashes = CrashLoopDetector(crash_limit, crash_window, clock)
         self.wake = asyncio.Event()
+        self.probe_now = False  # with wake: probe at once (a dependency left healthy)
         self.task: asyncio.Task[None] | None = None
         self.ctx: ServiceContext | None = None
 

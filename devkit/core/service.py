@@ -64,6 +64,13 @@ class Service(ABC):
     needs_lan_host: bool = False
     health_interval_starting: float = 0.02  # until first healthy: a refused connect is cheap
     health_interval_running: float = 2.0
+    # Once healthy for STEADY_PASSES probes in a row (devkit.host.health), probes come this
+    # often instead (None: never slower than health_interval_running). Exits are seen at once
+    # (wait_exit), a dependency leaving healthy has its dependents probed at once, and the
+    # first failed probe brings back health_interval_running; only a silent failure (a hang,
+    # wrong answers) waits for the next probe: shown unhealthy within this interval plus
+    # (health_failure_threshold - 1) quick retries.
+    health_interval_steady: float | None = 5.0
     # The probe contract (devkit.host.health): one health() call may take health_timeout; a
     # healthy component shows unhealthy after health_failure_threshold consecutive failures and
     # healthy (again) after health_success_threshold consecutive passes.

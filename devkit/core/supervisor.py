@@ -275,9 +275,19 @@ class Supervisor:
                 self.runstate.record(c.name, **c.run_state(status))
             except OSError:
                 pass
+        if old == State.HEALTHY and state != State.HEALTHY:
+            self._probe_dependents(c)
         self.bus.publish(StateChanged(c.name, old, state, status))
         self._notify()
         self._check_all_healthy()
+
+    def _probe_dependents(self, c: Component) -> None:
+        """Their health may hang on `c` (the API's /status on the database): probe them now
+        rather than at their next (steady, slower) probe."""
+        for other in self.components.values():
+            if c.name in other.service.depends_on and other.state == State.HEALTHY:
+                other.probe_now = True
+                other.wake.set()
 
     def _check_all_healthy(self) -> None:
         # a crashed component counts (it is not wanted while it waits for a change or after a
@@ -456,7 +466,9 @@ class Supervisor:
                     if not c.wanted or c.restart_pending:
                         await self._stop_run(c)
                         return None
-                    continue
+                    if not c.probe_now:
+                        continue
+                c.probe_now = False
                 health = await self._probe(svc)
                 if exit_task.done():
                     continue
@@ -488,6 +500,8 @@ class Supervisor:
                 )
                 if c.healthy_this_run and not health.ok:  # confirm (or clear) a failure soon
                     interval = min(interval, RETRY_AFTER_FAILED_PROBE)
+                elif gate.steady and svc.health_interval_steady is not None:
+                    interval = max(interval, svc.health_interval_steady)  # see Service
         finally:
             if not exit_task.done():
                 exit_task.cancel()

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 FAILURE_THRESHOLD = 3
 SUCCESS_THRESHOLD = 1
+# Passes in a row after which a healthy component counts as steady: probed less often (the
+# service's health_interval_steady) until a probe fails.
+STEADY_PASSES = 5
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,11 @@ class HealthGate:
 
     def reset(self) -> None:
         self.healthy, self.failures, self.passes = False, 0, 0
+
+    @property
+    def steady(self) -> bool:
+        """Healthy, with STEADY_PASSES passes in a row."""
+        return self.healthy and self.passes >= STEADY_PASSES
 
     def record(self, ok: bool) -> bool:
         """Count one result; True when it changed `healthy`."""

@@ -5,6 +5,11 @@ the kernel announces an address, link or route change (a netlink socket), so a c
 in well under a second instead of at the next poll. `on_change(choice)` is called when the
 choice's key (host, interface) differs from the last one; it may be a plain function or a
 coroutine function (the supervisor restarts Metro from it when the host changed).
+
+Kernel messages come in bursts (link up, address, route) and, on a busy machine, without end
+(containers and namespaces starting, VPNs): a detection waits SETTLE_SECONDS after the first
+message and at least NETLINK_MIN_GAP after the previous detection, covering every message
+that came meanwhile, so churn costs at most one detection per NETLINK_MIN_GAP.
 """
 
 from __future__ import annotations
@@ -20,6 +25,12 @@ from devkit.reach.lan import LanChoice
 # rtnetlink multicast groups: links, IPv4 addresses, IPv4 routes, IPv6 addresses
 _RTMGRP = 0x1 | 0x10 | 0x40 | 0x100
 SETTLE_SECONDS = 0.3  # changes come in bursts (link up, address, route): wait them out
+NETLINK_MIN_GAP = 2.0  # seconds between two detections woken by kernel messages
+
+
+def settle_time(since_last_check: float, min_gap: float = NETLINK_MIN_GAP) -> float:
+    """How long to wait after a kernel message before detecting (see the module docstring)."""
+    return max(SETTLE_SECONDS, min_gap - since_last_check)
 
 
 def open_netlink() -> socket.socket | None:
@@ -46,12 +57,14 @@ class NetworkWatcher:
         use_netlink: bool = True,
         on_error: Callable[[Exception], None] | None = None,
         netlink_interval: float | None = None,
+        netlink_min_gap: float = NETLINK_MIN_GAP,
     ) -> None:
         self.detect = detect
         self.on_change = on_change
         self.interval = interval
         # with netlink events the poll is only a backstop: a detection costs ~10 ms of CPU
         self.netlink_interval = netlink_interval or interval
+        self.netlink_min_gap = netlink_min_gap
         self.current = initial
         self.use_netlink = use_netlink
         self.on_error = on_error or (lambda exc: None)
@@ -97,9 +110,11 @@ class NetworkWatcher:
 
             loop.add_reader(sock.fileno(), readable)
             self.netlink_active = True
+        last_check = loop.time()
         try:
             if self.current is None:
                 await self.check()
+                last_check = loop.time()
             while not stop_event.is_set():
                 stop_task = asyncio.ensure_future(stop_event.wait())
                 wake_task = asyncio.ensure_future(wake.wait())
@@ -113,13 +128,15 @@ class NetworkWatcher:
                 if stop_event.is_set():
                     break
                 if wake.is_set():
-                    wake.clear()  # before settling: a later change wakes us again
+                    settle = settle_time(loop.time() - last_check, self.netlink_min_gap)
                     try:  # let the burst of kernel messages finish
-                        await asyncio.wait_for(stop_event.wait(), SETTLE_SECONDS)
+                        await asyncio.wait_for(stop_event.wait(), settle)
                         break
                     except TimeoutError:
                         pass
+                    wake.clear()  # what came so far is seen below; later messages wake us
                 await self.check()
+                last_check = loop.time()
         finally:
             if sock is not None:
                 loop.remove_reader(sock.fileno())

@@ -63,8 +63,9 @@ class CommandService(Service):
             self.health_failure_threshold = probe.failure_threshold
             self.health_success_threshold = probe.success_threshold
         self._ports = tuple(ports)
-        if health_interval is not None:
+        if health_interval is not None:  # set (a readiness `interval`): kept while steady too
             self.health_interval_running = health_interval
+            self.health_interval_steady = None
         self.child: ChildProcess | None = None
         self.min_uptime = MIN_UPTIME
         self._started = 0.0

@@ -5,7 +5,9 @@ in-process or a RemoteController over the control socket when attached. Attached
 leaves the dashboard (devkit keeps running) and `X` stops devkit. It only subscribes to supervisor events and calls the Controller's thread-safe commands; the
 subscriber (EventBridge) runs on the supervisor's thread and never touches widgets. Events are
 drained in one batch every FLUSH_INTERVAL while they arrive (one `Log.write_lines` per batch)
-and nothing runs while nothing happens except a once-a-second uptime refresh.
+and nothing runs while nothing happens except the uptime refresh, timed for when an uptime
+cell next shows another text (each second for 10 s after a start, then rarer: see
+format.uptime).
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.driver import Driver
 from textual.events import Resize
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
 from devkit.core.controller import Controller
@@ -53,6 +57,11 @@ from devkit.ui.messages import EventsReady, FilterApplied, FilterClosed
 FLUSH_INTERVAL = 0.04
 CRASH_TOAST_EVERY = 10.0
 FORCE_EXIT_AFTER = 15.0  # after a forced shutdown, exit even if Stopped never arrives
+# the uptime timer fires this long after the change it waits for (timers never fire early,
+# but the clock and the timers' clock may differ by a little), and at least every
+# MAX_TICK_WAIT (a suspended laptop's wall clock jumps ahead of the timers' clock)
+TICK_SLACK = 0.02
+MAX_TICK_WAIT = 60.0
 SEVERITY = {"info": "information", "warning": "warning", "error": "error"}
 
 
@@ -119,6 +128,16 @@ class DashboardApp(App[int]):
         self._initial_ids: set[int] = set()
         self._was_paused = False
         self._said_healthy = False
+        self._tick_timer: Timer | None = None
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's Linux/macOS driver with an input thread that sleeps (devkit.ui.driver)."""
+        driver = super().get_driver_class()
+        if (driver.__module__, driver.__name__) == ("textual.drivers.linux_driver", "LinuxDriver"):
+            from devkit.ui.driver import QuietLinuxDriver
+
+            return QuietLinuxDriver
+        return driver
 
     # --- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -160,7 +179,7 @@ class DashboardApp(App[int]):
         self._initial_ids = {id(line) for line in history}
         self.log_view.add(history)
         self.watch(self.log_view, "scroll_y", self._scrolled, init=False)
-        self.set_interval(1.0, self._tick)
+        self._schedule_tick()
         self._refresh_error_panel()
         self._refresh_status()
         table.focus()
@@ -179,7 +198,20 @@ class DashboardApp(App[int]):
         self.devices.configure(wide=wide)
 
     def _tick(self) -> None:
+        self._tick_timer = None
         self.table.tick()
+        self._schedule_tick()
+
+    def _schedule_tick(self) -> None:
+        """One timer for the next uptime change (none while nothing runs): a still table
+        costs no wake-ups."""
+        if self._tick_timer is not None:
+            self._tick_timer.stop()
+            self._tick_timer = None
+        wait = self.table.next_uptime_change()
+        if wait is not None:
+            delay = min(max(wait, 0.0) + TICK_SLACK, MAX_TICK_WAIT)
+            self._tick_timer = self.set_timer(delay, self._tick, name="uptime")
 
     # --- events from the supervisor -----------------------------------------------------------
     def on_events_ready(self, message: EventsReady) -> None:
@@ -194,6 +226,8 @@ class DashboardApp(App[int]):
             self._initial_ids = set()
         for event in batch.events:
             self._handle(event)
+        if any(isinstance(event, StateChanged) for event in batch.events):
+            self._schedule_tick()  # a (re)start: its uptime counts seconds again
         if batch.dropped:
             self.dropped += batch.dropped
             lines.append(self._devkit_line(words.lines_skipped(batch.dropped, self.max_lines)))

@@ -14,9 +14,19 @@ from textual.widgets import DataTable
 
 from devkit.core.events import ComponentStatus, State
 from devkit.ui import text as words
-from devkit.ui.format import PROBLEM_STYLE, RUNNING, STATE_STYLES, Palette, shorten, uptime, where
+from devkit.ui.format import (
+    PROBLEM_STYLE,
+    RUNNING,
+    STATE_STYLES,
+    Palette,
+    shorten,
+    uptime,
+    uptime_changes_in,
+    where,
+)
 
 WIDE = 110
+UPTIME_BATCH = 1.0  # seconds an uptime cell may lag its change (the old once-a-second tick's)
 WIDE_COLUMNS = (
     ("name", "component"),
     ("backend", "backend"),
@@ -86,20 +96,37 @@ class ComponentsTable(DataTable):
         self._refresh_row(status.name)
 
     def tick(self) -> None:
-        """Refresh the uptime cells (called once per second)."""
-        for name in self.statuses:
-            self._refresh_row(name, only=("uptime",))
+        """Refresh the uptime cells (the app calls it when `next_uptime_change` says)."""
+        now = self.clock()
+        for name, status in self.statuses.items():
+            self._set_cell(name, "uptime", Text(uptime(status, now)))
 
-    def _refresh_row(self, name: str, only: tuple[str, ...] | None = None) -> None:
+    def next_uptime_change(self) -> float | None:
+        """Seconds until the uptime cells should be refreshed; None if none is running.
+
+        Changes due within UPTIME_BATCH of the first one are shown together, at the last of
+        them: one redraw per second while several components count seconds (their seconds
+        start at different instants), and no cell is ever more than UPTIME_BATCH late.
+        """
+        now = self.clock()
+        waits = [w for s in self.statuses.values() if (w := uptime_changes_in(s, now)) is not None]
+        if not waits:
+            return None
+        first = min(waits)
+        return max(w for w in waits if w < first + UPTIME_BATCH)
+
+    def _refresh_row(self, name: str) -> None:
         for key, value in self._texts(self.statuses[name]).items():
-            if only is not None and key not in only:
-                continue
-            if self._cells.get((name, key)) != value.plain:
-                self._cells[(name, key)] = value.plain
-                # an uptime ("59s", "1h05m") never outgrows its header ("uptime"): skipping the
-                # width pass saves a relayout of the whole table every second while idle
-                fits = key == "uptime" and len(value.plain) <= len("uptime")
-                self.update_cell(name, key, value, update_width=not fits)
+            self._set_cell(name, key, value)
+
+    def _set_cell(self, name: str, key: str, value: Text) -> None:
+        if not self.columns or self._cells.get((name, key)) == value.plain:
+            return
+        self._cells[(name, key)] = value.plain
+        # an uptime ("59s", "1h05m") never outgrows its header ("uptime"): skipping the width
+        # pass saves a relayout of the whole table
+        fits = key == "uptime" and len(value.plain) <= len("uptime")
+        self.update_cell(name, key, value, update_width=not fits)
 
     def _remember(self, name: str) -> None:
         for key, value in self._texts(self.statuses[name]).items():

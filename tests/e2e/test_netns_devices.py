@@ -262,6 +262,50 @@ async def test_watcher_notices_an_address_change_through_netlink(netns_ok, names
     assert seen[-1] == new_ip and watcher.current.host == new_ip
 
 
+async def test_netlink_churn_costs_one_detection_per_min_gap(netns_ok, namespaces, phone_net):
+    """Kernel messages without end (containers, namespaces) wake at most one detection per
+    netlink_min_gap, and a real change that comes during the churn is still seen."""
+    host_ip, phone_ip = phone_net
+    ns = namespaces("churn", host_ip, phone_ip)
+    spare = str(ipaddress.IPv4Address(host_ip) + 7)
+    new_ip = str(ipaddress.IPv4Address(host_ip) + 1)
+
+    def detect():
+        interfaces, _ = read_interfaces()
+        ours = [i for i in interfaces if i.name == ns.host_if]
+        return choose_lan(ours, ns.host_if, {})
+
+    seen = []
+    watcher = NetworkWatcher(detect, lambda c: seen.append(c.host), 3600, netlink_min_gap=1.0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(watcher.run(stop))
+
+    def ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
+
+    try:
+        async with asyncio.timeout(10):
+            while watcher.checks < 1:
+                await asyncio.sleep(0.01)
+        loop = asyncio.get_running_loop()
+        checks_before, began, changed = watcher.checks, loop.time(), False
+        while (churn := loop.time() - began) < 4.0:  # an address comes and goes: no change
+            await asyncio.to_thread(ip, "addr", "add", f"{spare}/32", "dev", ns.host_if)
+            await asyncio.to_thread(ip, "addr", "del", f"{spare}/32", "dev", ns.host_if)
+            if churn > 2.5 and not changed:  # the one real change, amid the churn
+                await asyncio.to_thread(ip, "addr", "del", f"{host_ip}/24", "dev", ns.host_if)
+                await asyncio.to_thread(ip, "addr", "add", f"{new_ip}/24", "dev", ns.host_if)
+                changed = True
+        async with asyncio.timeout(10):
+            while watcher.current.host != new_ip:
+                await asyncio.sleep(0.01)
+        assert watcher.checks - checks_before <= churn / 1.0 + 2, (watcher.checks, churn)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+    assert seen == [new_ip]
+
+
 def test_devkit_up_serves_a_phone_on_the_lan(netns_ok, namespaces, phone_net, tmp_path):
     """The whole stack under `devkit up`, a phone on the LAN: devkit checks the API answers on
     the LAN address (and says so), and the phone reaches the API and Metro there."""

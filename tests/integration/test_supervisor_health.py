@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from pathlib import Path
 
 from devkit.core.events import AllHealthy, LogLine, State, StateChanged
 from devkit.core.runstate import RunState
 from devkit.core.supervisor import Supervisor
+from devkit.host.health import STEADY_PASSES
+from devkit.host.probes import ExecProbe
 from devkit.services.process import ProcessService
 from devkit.settings.config import ProbeSettings, ProcessSettings
 from tests.integration.supervisor_helpers import SLEEP_FOREVER, Harness, py, server, settings
@@ -141,3 +145,57 @@ async def test_service_lines_from_other_threads_arrive_on_the_loop(tmp_path: Pat
     mine = [(t, ident) for t, ident in seen if t.startswith("t") or t == "from a thread too"]
     assert [t for t, _ in mine] == [f"t{i}" for i in range(50)] + ["from a thread too"]
     assert {ident for _, ident in mine} == {loop_thread}
+
+
+def probe_times(tmp_path: Path) -> list[float]:
+    try:
+        return [float(x) for x in (tmp_path / "times").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+async def probed(tmp_path: Path, count: int, what: str, timeout: float = 15.0) -> list[float]:
+    """Poll the probe's own record (passing probes emit no event to wait on)."""
+    deadline = time.monotonic() + timeout
+    while len(times := probe_times(tmp_path)) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}: {len(times)} probes")
+        await asyncio.sleep(0.02)
+    return times
+
+
+async def test_a_steady_component_is_probed_less_often_until_a_probe_fails(
+    tmp_path: Path,
+) -> None:
+    """Idle CPU (#13): once STEADY_PASSES probes passed in a row, the steady interval; a failed
+    probe brings the quick ones back, so three failures still turn it unhealthy."""
+    probe = ExecProbe("date +%s.%N >> times; [ ! -e down ]", 2.0, cwd=str(tmp_path))
+    svc = py("web", SLEEP_FOREVER, probe=probe)
+    svc.health_interval_running, svc.health_interval_steady = 0.05, 0.4
+    async with Harness(Supervisor(settings(tmp_path), [svc], network=False)) as h:
+        await h.state("web", State.HEALTHY)
+        steady_from = STEADY_PASSES  # the readiness pass counts: steady after probe 5
+        times = await probed(tmp_path, steady_from + 3, "steady probes")
+        gaps = [b - a for a, b in zip(times[steady_from - 1 :], times[steady_from:], strict=False)]
+        assert all(gap >= 0.4 * 0.95 for gap in gaps), gaps  # timers never fire early
+        (tmp_path / "down").touch()
+        await h.state("web", State.UNHEALTHY)
+        (tmp_path / "down").unlink()
+        await h.state("web", State.HEALTHY)
+
+
+async def test_a_dependency_leaving_healthy_has_its_dependents_probed_at_once(
+    tmp_path: Path,
+) -> None:
+    """The API's /status fails with its database: it is probed when the database stops being
+    healthy, not at its next steady probe (an hour here)."""
+    db = server("db", free_port())
+    probe = ExecProbe("date +%s.%N >> times", 2.0, cwd=str(tmp_path))
+    api = py("api", SLEEP_FOREVER, probe=probe, depends_on=("db",))
+    api.health_interval_running, api.health_interval_steady = 0.05, 3600.0
+    async with Harness(Supervisor(settings(tmp_path), [db, api], network=False)) as h:
+        await h.state("api", State.HEALTHY)
+        before = len(await probed(tmp_path, STEADY_PASSES, "a steady api"))
+        h.sup.request_restart("db")
+        await probed(tmp_path, before + 1, "a probe of the api")
+        await h.state("db", State.HEALTHY)

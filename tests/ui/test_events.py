@@ -48,12 +48,39 @@ async def test_layout_follows_the_terminal_width(controller: ScriptedController)
 
 
 async def test_uptime_ticks_with_the_clock(controller: ScriptedController) -> None:
+    """Seconds right after a (re)start, then a timer only for the next change of text."""
     now = [1_700_000_000.0]
     app = make_app(controller, clock=lambda: now[0])
     async with app.run_test(size=(80, 24)) as pilot:
         assert cell(app, "metro", "uptime") == "30s"
+        controller.set_state("metro", State.HEALTHY, started_at=now[0])  # a restart
+        await until(pilot, lambda: cell(app, "metro", "uptime") == "0s", what="restart")
+        now[0] += 3
+        await until(pilot, lambda: cell(app, "metro", "uptime") == "3s", what="seconds")
         now[0] += 60
-        await until(pilot, lambda: cell(app, "metro", "uptime") == "1m", what="tick")
+        await until(pilot, lambda: cell(app, "metro", "uptime") == "1m", what="minutes")
+        wait = app.table.next_uptime_change()
+        assert wait is not None and 51 < wait <= 52  # postgres at 3m08s changes first
+        for name in ("postgres", "api", "metro"):
+            controller.set_state(name, State.STOPPED, started_at=None)
+        await until(pilot, lambda: cell(app, "metro", "uptime") == "-", what="stopped")
+        assert app.table.next_uptime_change() is None
+        await until(pilot, lambda: app._tick_timer is None, what="no uptime timer")
+
+
+async def test_uptime_changes_close_together_are_drawn_at_once(
+    controller: ScriptedController,
+) -> None:
+    """Components count seconds from different instants: one redraw for the changes due
+    within a second of the first (at the last of them), not one for each."""
+    now = 1_700_000_000.0
+    app = make_app(controller, clock=lambda: now)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for name, age in (("postgres", 2.1), ("api", 2.7), ("metro", 25.0)):
+            controller.set_state(name, State.HEALTHY, started_at=now - age)
+        await until(pilot, lambda: cell(app, "metro", "uptime") == "20s", what="states")
+        wait = app.table.next_uptime_change()  # api in 0.3 s, postgres in 0.9 s, metro in 5 s
+        assert wait is not None and abs(wait - 0.9) < 1e-6
 
 
 async def test_crash_shows_last_error_lines_and_a_toast(controller: ScriptedController) -> None:

@@ -6,7 +6,7 @@ import threading
 
 from devkit.core.events import ComponentStatus, LogLine, Notice, State
 from devkit.ui.bridge import EventBridge
-from devkit.ui.format import LineFilter, Palette, format_line, uptime
+from devkit.ui.format import LineFilter, Palette, format_line, uptime, uptime_changes_in
 
 
 def test_substring_filter_is_case_insensitive() -> None:
@@ -28,15 +28,34 @@ def test_empty_filter_matches_everything() -> None:
     assert not LineFilter.parse("  ").active and LineFilter.parse("")("x")
 
 
-def test_uptime_formats() -> None:
-    def status(state: State, started: float | None) -> ComponentStatus:
-        return ComponentStatus("api", "flask", state, started_at=started)
+def status(state: State, started: float | None) -> ComponentStatus:
+    return ComponentStatus("api", "flask", state, started_at=started)
 
-    assert uptime(status(State.HEALTHY, 100.0), 159.0) == "59s"
-    assert uptime(status(State.HEALTHY, 100.0), 100.0 + 185) == "3m"  # no seconds: a still table
+
+def test_uptime_formats() -> None:
+    assert uptime(status(State.HEALTHY, 100.0), 107.9) == "7s"  # seconds right after a start
+    assert uptime(status(State.HEALTHY, 100.0), 159.0) == "50s"  # then tens: a still table
+    assert uptime(status(State.HEALTHY, 100.0), 100.0 + 185) == "3m"
     assert uptime(status(State.HEALTHY, 100.0), 100.0 + 3_725) == "1h02m"
+    assert uptime(status(State.HEALTHY, 100.0), 100.0 + 90_000) == "1d01h"
+    assert uptime(status(State.HEALTHY, 100.0), 99.0) == "0s"  # a clock a little behind
     assert uptime(status(State.STOPPED, 100.0), 200.0) == "-"
     assert uptime(status(State.HEALTHY, None), 200.0) == "-"
+
+
+def test_uptime_says_when_its_text_changes_next() -> None:
+    """The dashboard sleeps until then: exactly when `uptime` shows another text."""
+    started = 100.0
+    for elapsed in (0.0, 0.4, 7.5, 9.99, 10.0, 33.3, 59.9, 60.0, 185.2, 3_725.0, 90_000.0, -0.5):
+        now = started + elapsed
+        wait = uptime_changes_in(status(State.HEALTHY, started), now)
+        assert wait is not None and wait > 0
+        text = uptime(status(State.HEALTHY, started), now)
+        assert uptime(status(State.HEALTHY, started), now + wait - 1e-6) == text
+        assert uptime(status(State.HEALTHY, started), now + wait + 1e-6) != text
+    assert uptime_changes_in(status(State.HEALTHY, started), started + 200) == 40.0  # 3m20s
+    assert uptime_changes_in(status(State.STOPPED, started), started + 5) is None
+    assert uptime_changes_in(status(State.HEALTHY, None), started + 5) is None
 
 
 def test_palette_is_stable_and_devkit_is_bold() -> None:

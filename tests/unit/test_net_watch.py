@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from devkit.reach.lan import Interface, LanChoice, choose_lan
-from devkit.reach.netwatch import NetworkWatcher
+from devkit.reach.netwatch import NETLINK_MIN_GAP, SETTLE_SECONDS, NetworkWatcher, settle_time
 
 
 def wifi(address: str, name: str = "en0") -> LanChoice:
@@ -114,3 +114,11 @@ async def test_a_failing_listener_is_reported_and_watching_goes_on():
     await run_until(watcher, lambda: len(seen) >= 2)
     assert seen == ["192.168.1.20", "192.168.1.30"]
     assert [str(e) for e in errors] == ["metro restart failed"]
+
+
+def test_kernel_messages_wake_a_detection_at_most_once_per_min_gap():
+    """Churn (containers, namespaces) costs one detection per NETLINK_MIN_GAP at most; after a
+    quiet spell a change is detected SETTLE_SECONDS after its first message."""
+    assert settle_time(since_last_check=60.0) == SETTLE_SECONDS
+    assert settle_time(since_last_check=0.5) == NETLINK_MIN_GAP - 0.5
+    assert settle_time(since_last_check=0.0, min_gap=0.1) == SETTLE_SECONDS
