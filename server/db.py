@@ -57,6 +57,15 @@ def check_connection(conn: Connection[Any]) -> None:
     ConnectionPool.check_connection(conn)
 
 
+def configure(conn: Connection[Any]) -> None:
+    """A new connection's session speaks UTC. psycopg gives a session named exactly 'UTC'
+    datetime.timezone.utc; any other name ('Etc/UTC', initdb's usual choice) a ZoneInfo,
+    whose conversions made reading a page of notes ~20% slower. Timestamps are the same
+    instants either way; the API writes them with a +00:00 offset."""
+    conn.execute("SET TIME ZONE 'UTC'")
+    conn.commit()
+
+
 def _has_input(conn: Connection[Any]) -> bool:
     """An idle connection's socket is quiet; readable means a server message (e.g. FATAL:
     terminating connection) or a closed socket."""
@@ -101,6 +110,7 @@ class Database:
                 "application_name": "aios-api",
             },
             open=True,  # non-blocking: wait() is never called
+            configure=configure,
             check=check_connection,
             timeout=REQUEST_WAIT_S,
             reconnect_timeout=RECONNECT_TIMEOUT_S,
