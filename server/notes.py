@@ -30,27 +30,19 @@ _COLUMNS = "id, title, body, created_at, updated_at"
 _CURSOR_RE = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 
+_KEYS = ("id", "title", "body", "created_at", "updated_at")  # the order of _COLUMNS
+
+
 def note_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "title": row["title"],
-        "body": row["body"],
-        "created_at": row["created_at"].isoformat(),
-        "updated_at": row["updated_at"].isoformat(),
-    }
+    """A note for a response: datetimes stay datetimes, the app's JSON provider writes them
+    as isoformat() does (server/jsonprovider.py)."""
+    return {key: row[key] for key in _KEYS}
 
 
 def note_item(row: tuple[Any, ...]) -> dict[str, Any]:
-    """note_json of a row of _COLUMNS as a tuple (the list reads tuples: a dict per row
+    """note_json of a row of _COLUMNS read as a tuple (the list reads tuples: a dict per row
     built by psycopg and then another by us cost a tenth of a list request)."""
-    note_id, title, body, created_at, updated_at = row
-    return {
-        "id": note_id,
-        "title": title,
-        "body": body,
-        "created_at": created_at.isoformat(),
-        "updated_at": updated_at.isoformat(),
-    }
+    return dict(zip(_KEYS, row, strict=True))
 
 
 def not_found() -> ApiError:
