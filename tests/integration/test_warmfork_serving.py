@@ -103,3 +103,53 @@ def test_serves_then_drains(listener: socket.socket) -> None:
         app.release.set()
         os.close(wake_w)
         os.close(wake_r)
+
+
+def test_workers_sharing_the_listener_take_turns_and_one_drains_alone(
+    listener: socket.socket,
+) -> None:
+    """Two servers on one listening socket (as the child's worker processes are): each new
+    connection is accepted by one of them (the accept gate), both serve, and when one drains
+    the other still answers every connection."""
+    servers = []
+    for _ in range(2):
+        serving = Serving(App(), listener, threads=2, keepalive_idle=1.0)
+        draining = threading.Event()
+        wake_r, wake_w = os.pipe()
+        loop = threading.Thread(target=serving.serve_until, args=(draining, wake_r), daemon=True)
+        loop.start()
+        servers.append((serving, draining, wake_r, wake_w, loop))
+    port = listener.getsockname()[1]
+
+    def get() -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request("GET", "/fast")
+            reply = conn.getresponse()
+            return reply.status, reply.read()
+        finally:
+            conn.close()
+
+    try:
+        done: list[tuple[int, bytes]] = []
+        clients = [threading.Thread(target=lambda: done.append(get())) for _ in range(40)]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join(20)
+        assert done == [(200, b"fast 127.0.0.1")] * 40
+
+        first, draining, _, wake_w, loop = servers[0]
+        draining.set()
+        os.write(wake_w, b"x")
+        loop.join(10)
+        first.finish(5.0)
+        assert [get() for _ in range(10)] == [(200, b"fast 127.0.0.1")] * 10
+    finally:
+        for serving, draining, wake_r, wake_w, loop in servers:
+            draining.set()
+            os.write(wake_w, b"x")
+            loop.join(10)
+            serving.finish(1.0)
+            os.close(wake_w)
+            os.close(wake_r)
