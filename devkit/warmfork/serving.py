@@ -24,11 +24,28 @@ from typing import Any, cast
 KEEPALIVE_IDLE = 5.0  # s an idle keep-alive connection is kept: bounds a drain by idle clients
 # app threads per worker process (DEVKIT_API_THREADS overrides)
 THREADS = int(os.environ.get("DEVKIT_API_THREADS") or 0) or 6
+# waitress (the default) or granian (devkit/warmfork/granian_serving.py)
+SERVER = os.environ.get("DEVKIT_API_SERVER") or "waitress"
 LOOP_TIMEOUT = 1.0  # s: the loop wakes on its own this often (signals wake it at once)
 
 
 class Serving:
     """waitress serving `app` on a copy of `listener` until drained."""
+
+    def __new__(
+        cls,
+        app: Any,
+        listener: socket.socket,
+        threads: int = THREADS,
+        keepalive_idle: float = KEEPALIVE_IDLE,
+    ) -> Any:
+        # DEVKIT_API_SERVER=granian: child.py builds a Serving; it gets granian's with the
+        # same interface (port, serve_until, finish)
+        if cls is Serving and SERVER == "granian":
+            from devkit.warmfork.granian_serving import GranianServing
+
+            return GranianServing(app, listener, threads, keepalive_idle)
+        return super().__new__(cls)
 
     def __init__(
         self,

@@ -153,3 +153,61 @@ def test_workers_sharing_the_listener_take_turns_and_one_drains_alone(
             serving.finish(1.0)
             os.close(wake_w)
             os.close(wake_r)
+
+
+def test_granian_serves_then_drains(listener: socket.socket) -> None:
+    """DEVKIT_API_SERVER=granian: the same interface; on drain a request in flight completes
+    (with `Connection: close`), no new connection is accepted, and finish() returns once the
+    request is done. Idle keep-alive connections are closed at once (unlike waitress)."""
+    from devkit.warmfork.granian_serving import GranianServing
+
+    app = App()
+    serving = GranianServing(app, listener, threads=2)
+    draining = threading.Event()
+    wake_r, wake_w = os.pipe()
+    loop = threading.Thread(target=serving.serve_until, args=(draining, wake_r), daemon=True)
+    loop.start()
+    port = listener.getsockname()[1]
+    assert serving.port == port
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/fast")
+        reply = conn.getresponse()
+        assert (reply.status, reply.read()) == (200, b"fast 127.0.0.1")
+        conn.close()
+
+        slow_result: list[tuple[int, bytes, str | None]] = []
+
+        def slow() -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+            conn.request("GET", "/slow")
+            response = conn.getresponse()
+            slow_result.append((response.status, response.read(), response.getheader("Connection")))
+
+        slow_thread = threading.Thread(target=slow, daemon=True)
+        slow_thread.start()
+        assert app.in_slow.wait(10), "the slow request reached the app"
+
+        draining.set()
+        os.write(wake_w, b"x")
+        loop.join(10)
+        assert not loop.is_alive(), "the loop ended on the wake-up byte"
+        drain = threading.Thread(target=serving.finish, args=(15.0,), daemon=True)
+        drain.start()
+        late = socket.create_connection(("127.0.0.1", port), timeout=10)  # into the backlog
+        late.sendall(b"GET /fast HTTP/1.0\r\n\r\n")
+        late.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            late.recv(1)  # nobody accepts it any more (the next child would)
+        late.close()
+        assert drain.is_alive(), "the drain waits for the request in flight"
+
+        app.release.set()
+        slow_thread.join(10)
+        drain.join(15)
+        assert slow_result == [(200, b"slow done", "close")]
+        assert not drain.is_alive()
+    finally:
+        app.release.set()
+        os.close(wake_w)
+        os.close(wake_r)
