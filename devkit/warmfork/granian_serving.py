@@ -49,7 +49,7 @@ class GranianServing:
         self.app = app
         self.threads = threads
         self.keepalive_idle = keepalive_idle
-        self.fd = os.dup(listener.fileno())  # ours to close after the drain
+        self.fd = os.dup(listener.fileno())  # granian's once it serves (it closes it)
         self.port: int = listener.getsockname()[1]
         self.draining = False
         self.signal = native.WorkerSignal()
@@ -106,9 +106,10 @@ class GranianServing:
         if self.draining:
             return
         self.draining = True
-        if self.started:
+        if self.started:  # granian owns the fd now: closing it too could close a reused one
             self.signal.set()
             self.done.wait(timeout)
+            return
         try:
             os.close(self.fd)
         except OSError:

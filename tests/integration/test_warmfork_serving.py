@@ -156,9 +156,33 @@ def test_workers_sharing_the_listener_take_turns_and_one_drains_alone(
 
 
 def test_granian_serves_then_drains(listener: socket.socket) -> None:
+    """Run in a forked child, as the warm-fork child runs it: granian's runtime is not left in
+    the test process (where devkit's own file watching runs in later tests)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        code = 0
+        try:
+            granian_serves_then_drains(listener)
+        except BaseException:  # noqa: BLE001 - reported to the test process
+            import traceback
+
+            os.write(write_end, traceback.format_exc().encode())
+            code = 1
+        os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as report:
+        failure = report.read().decode()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, failure
+
+
+def granian_serves_then_drains(listener: socket.socket) -> None:
     """DEVKIT_API_SERVER=granian: the same interface; on drain a request in flight completes
-    (with `Connection: close`), no new connection is accepted, and finish() returns once the
-    request is done. Idle keep-alive connections are closed at once (unlike waitress)."""
+    (with `Connection: close`), a new connection is answered or left to the next child, and
+    finish() returns once the request is done. Idle keep-alive connections are closed at once
+    (unlike waitress)."""
     from devkit.warmfork.granian_serving import GranianServing
 
     app = App()
@@ -194,11 +218,15 @@ def test_granian_serves_then_drains(listener: socket.socket) -> None:
         assert not loop.is_alive(), "the loop ended on the wake-up byte"
         drain = threading.Thread(target=serving.finish, args=(15.0,), daemon=True)
         drain.start()
-        late = socket.create_connection(("127.0.0.1", port), timeout=10)  # into the backlog
+        # granian stops accepting a moment after the signal, not at once: a connection made
+        # now is either answered or left in the backlog (for the next child), never dropped
+        late = socket.create_connection(("127.0.0.1", port), timeout=10)
         late.sendall(b"GET /fast HTTP/1.0\r\n\r\n")
         late.settimeout(0.5)
-        with pytest.raises(TimeoutError):
-            late.recv(1)  # nobody accepts it any more (the next child would)
+        try:
+            assert late.recv(9).startswith(b"HTTP/1.")
+        except TimeoutError:
+            pass
         late.close()
         assert drain.is_alive(), "the drain waits for the request in flight"
 
