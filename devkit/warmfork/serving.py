@@ -9,6 +9,7 @@ already accepted are still served (their request may not have been read yet: clo
 would reset it), each response then says `Connection: close`; a connection idle for
 KEEPALIVE_IDLE is closed; all within a bound, then the threads stop.
 Imported inside the child only (not by the warm parent's preloads): the parent stays stdlib.
+DEVKIT_API_SERVER=granian serves with granian instead (granian_serving.py, same interface).
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def accept_gate(wasyncore: Any, server: Any, channels: dict[int, Any]) -> Any:
     """Wake one process per new connection, not all of them (Linux: EPOLLEXCLUSIVE).
 
     The workers share one listening socket; polled directly, every connection woke every
-    worker's loop and all but one found nothing to accept (+25% CPU per request with 2
+    worker's loop and all but one found nothing to accept (~7% of a request's CPU with 2
     workers). The gate is an epoll instance holding the listener exclusively; the loop polls
     the gate in the server's place. None (the plain way) where epoll is missing."""
     exclusive = getattr(select, "EPOLLEXCLUSIVE", None)
