@@ -4,6 +4,8 @@ PostgreSQL, same data, all servers in one run.
 Servers:
   devkit      `devkit up --headless` (components = ["api"], fork reloading): the dev API as
               developers run it, access lines relayed to devkit's log
+  devkit-granian  the same with DEVKIT_API_SERVER=granian (the child serves with granian
+              instead of waitress: devkit/warmfork/granian_serving.py)
   gunicorn    the same server/ under gunicorn, 2 workers x 4 threads
   express     the seed's stack: Express + pg under tsx (when node and npm are there)
 Target (issue 13): devkit's req/s at least Express's. Report medians over --runs and ratios from
@@ -38,7 +40,8 @@ from tests.support.pg import started_cluster  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
-SERVERS = ("devkit", "gunicorn", "express")
+SERVERS = ("devkit", "devkit-granian", "gunicorn", "express")
+DEVKITS = ("devkit", "devkit-granian")
 SECRET = "bench-secret-" + "x" * 40
 
 
@@ -97,8 +100,10 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def env(self) -> dict[str, str]:
+        backend = {"DEVKIT_API_SERVER": "granian" if self.name == "devkit-granian" else "waitress"}
         return {
             **os.environ,
+            **backend,
             "PORT": str(self.port),
             "DATABASE_URL": self.db_url,
             "JWT_SECRET": SECRET,
@@ -108,7 +113,7 @@ class Server:
         }
 
     def start(self) -> None:
-        if self.name == "devkit":
+        if self.name in DEVKITS:
             (self.root / "pyproject.toml").write_text(
                 '[project]\nname = "bench"\nversion = "0"\n\n[tool.devkit]\n'
                 'components = ["api"]\napi_reload = "fork"\nadb_reverse = false\n'
@@ -220,7 +225,7 @@ def main() -> int:
                     )
                     samples[name].append(result)
                     print(
-                        f"  run {run + 1} {name:9s} {result[0]:8.1f} req/s  p95 {result[1]:4.0f} ms"
+                        f"  run {run + 1} {name:14s} {result[0]:8.1f} req/s  p95 {result[1]:4.0f} ms"
                         f"  failed {result[2]}"
                     )
                 finally:
@@ -230,23 +235,25 @@ def main() -> int:
     for name, s in samples.items():
         if s:
             print(
-                f"{name:9s} median {medians[name]:8.1f} req/s   p95 {statistics.median(r[1] for r in s):4.0f} ms"
+                f"{name:14s} median {medians[name]:8.1f} req/s   p95 {statistics.median(r[1] for r in s):4.0f} ms"
             )
-    ratios: dict[str, float] = {}
-    if samples.get("devkit"):
+    for dev in DEVKITS:
+        if not samples.get(dev):
+            continue
+        ratios: dict[str, float] = {}
         for name in ("gunicorn", "express"):
-            rounds = list(zip(samples["devkit"], samples.get(name, []), strict=False))
+            rounds = list(zip(samples[dev], samples.get(name, []), strict=False))
             if rounds:
-                per_round = [dev[0] / peer[0] for dev, peer in rounds]
+                per_round = [mine[0] / peer[0] for mine, peer in rounds]
                 ratios[name] = statistics.median(per_round)
                 listed = ", ".join(f"{r:.2f}" for r in per_round)
                 print(
-                    f"devkit / {name} = {ratios[name]:.2f}x (median of same-round ratios: "
-                    f"{listed}; ratio of medians {medians['devkit'] / medians[name]:.2f}x)"
+                    f"{dev} / {name} = {ratios[name]:.2f}x (median of same-round ratios: "
+                    f"{listed}; ratio of medians {medians[dev] / medians[name]:.2f}x)"
                 )
         if "express" in ratios:
             met = ratios["express"] >= 1.0
-            print(f"\ntarget (devkit >= express, same round): {'met' if met else 'NOT met'}")
+            print(f"target ({dev} >= express, same round): {'met' if met else 'NOT met'}\n")
     return 0
 
 

@@ -29,14 +29,15 @@ def create_app(config: Config | None = None) -> Flask:
         version_gate,
     )
     from server.errors import ApiError
+    from server.jsonprovider import OrjsonProvider
 
     if config is None:
         config = Config.from_env(os.environ)
     app = Flask(__name__, static_folder=None)
+    app.json = OrjsonProvider(app)
     app.config["AIOS_CONFIG"] = config
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.config["TESTING"] = config.app_env == "test"
-    app.json.sort_keys = False  # type: ignore[attr-defined]
 
     if config.proxy_hops:
         # behind nginx/an ingress: the client's address and scheme come from the

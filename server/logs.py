@@ -188,6 +188,8 @@ def init_app(app: Flask, config: Config) -> AppLogs:
     )
     app.extensions[EXTENSION] = logs
 
+    logger = logs.logger
+
     @app.before_request
     def _start() -> None:
         g.request_started = time.perf_counter()
@@ -196,37 +198,45 @@ def init_app(app: Flask, config: Config) -> AppLogs:
 
     @app.after_request
     def _access(response: Response) -> Response:
-        request_id = g.get("request_id") or uuid.uuid4().hex
+        context = g._get_current_object()  # one proxy lookup
+        request_id = getattr(context, "request_id", None) or uuid.uuid4().hex
         response.headers[REQUEST_ID_HEADER] = request_id
-        started = g.get("request_started")
+        started = getattr(context, "request_started", None)
         duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else 0.0
         status = response.status_code
         # 503 is the expected answer while the database is down: not an error of ours
         level = (
             logging.INFO if status < 500 else logging.WARNING if status == 503 else logging.ERROR
         )
-        if status < 400 and request.headers.get(HEALTH_CHECK_HEADER):
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        if status < 400 and req.headers.get(HEALTH_CHECK_HEADER):
             level = logging.DEBUG  # an orchestrator's probe every few seconds: not news
-        logs.logger.log(
+        if not logger.isEnabledFor(level):
+            return response
+        remote_addr, method, path = req.remote_addr, req.method, req.path
+        # makeRecord + handle: what Logger.log does, less the caller lookup (a stack walk
+        # per request for a record whose source line is always this one)
+        record = logger.makeRecord(
+            logger.name,
             level,
+            __file__,
+            0,
             "%s %s %s %s %sms",
-            request.remote_addr or "-",
-            request.method,
-            request.path,
-            status,
-            duration_ms,
+            (remote_addr or "-", method, path, status, duration_ms),
+            None,
             extra={
                 "fields": {
                     "type": "access",
-                    "remote_addr": request.remote_addr,
-                    "method": request.method,
-                    "path": request.path,
+                    "remote_addr": remote_addr,
+                    "method": method,
+                    "path": path,
                     "status": status,
                     "duration_ms": duration_ms,
                     "request_id": request_id,
                 }
             },
         )
+        logger.handle(record)
         return response
 
     return logs

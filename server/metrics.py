@@ -14,8 +14,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Request, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
@@ -92,6 +93,9 @@ class AppMetrics:
             multiprocess_mode="livesum",  # a dead worker's value goes (gunicorn child_exit)
         )
         self._pid = 0
+        # (route, method, status) -> its children: labels() takes a lock and checks its
+        # arguments on every call; the label sets are few (routes x methods x statuses)
+        self._children: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
         if shared:
             from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -106,22 +110,32 @@ class AppMetrics:
             self.workers.set(1)
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route, method).observe(seconds)
-        if status >= 500:
-            self.errors.labels(route, str(status)).inc()
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(route, method, str(status)),
+                self.latency.labels(route, method),
+                self.errors.labels(route, str(status)) if status >= 500 else None,
+            )
+        requests, latency, errors = children
+        requests.inc()
+        latency.observe(seconds)
+        if errors is not None:
+            errors.inc()
 
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-def method_label() -> str:
+def method_label(req: Request) -> str:
     """Arbitrary method names would make unbounded label sets: group them as OTHER."""
-    return request.method if request.method in METHODS else "OTHER"
+    method = req.method
+    return method if method in METHODS else "OTHER"
 
 
-def route_label() -> str:
-    rule = request.url_rule
+def route_label(req: Request) -> str:
+    rule = req.url_rule
     return rule.rule if rule is not None else UNMATCHED
 
 
@@ -138,7 +152,8 @@ def init_app(app: Flask, database: Database) -> AppMetrics:
     def _count(response: Response) -> Response:
         started = g.get("metrics_started")
         elapsed = time.perf_counter() - started if started else 0.0
-        metrics.observe(route_label(), method_label(), response.status_code, elapsed)
+        req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+        metrics.observe(route_label(req), method_label(req), response.status_code, elapsed)
         return response
 
     app.register_blueprint(bp)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
+from psycopg.rows import tuple_row
 
 from server import db
 from server.auth import require_auth, unauthorized
@@ -29,14 +30,19 @@ _COLUMNS = "id, title, body, created_at, updated_at"
 _CURSOR_RE = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 
+_KEYS = ("id", "title", "body", "created_at", "updated_at")  # the order of _COLUMNS
+
+
 def note_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "title": row["title"],
-        "body": row["body"],
-        "created_at": row["created_at"].isoformat(),
-        "updated_at": row["updated_at"].isoformat(),
-    }
+    """A note for a response: datetimes stay datetimes, the app's JSON provider writes them
+    as isoformat() does (server/jsonprovider.py)."""
+    return {key: row[key] for key in _KEYS}
+
+
+def note_item(row: tuple[Any, ...]) -> dict[str, Any]:
+    """note_json of a row of _COLUMNS read as a tuple (the list reads tuples: a dict per row
+    built by psycopg and then another by us cost a tenth of a list request)."""
+    return dict(zip(_KEYS, row, strict=True))
 
 
 def not_found() -> ApiError:
@@ -92,16 +98,18 @@ def list_notes() -> Any:
         params += [created_at, last_id]
     params.append(limit + 1)
     with db.single_statement() as conn:
-        rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM notes WHERE {where} "
-            "ORDER BY created_at DESC, id DESC LIMIT %s",
-            params,
-        ).fetchall()
+        rows = (
+            conn.cursor(row_factory=tuple_row)
+            .execute(
+                f"SELECT {_COLUMNS} FROM notes WHERE {where} "
+                "ORDER BY created_at DESC, id DESC LIMIT %s",
+                params,
+            )
+            .fetchall()
+        )
     page = rows[:limit]
-    next_cursor = (
-        encode_cursor(page[-1]["created_at"], page[-1]["id"]) if len(rows) > limit else None
-    )
-    return jsonify({"items": [note_json(r) for r in page], "next_cursor": next_cursor})
+    next_cursor = encode_cursor(page[-1][3], page[-1][0]) if len(rows) > limit else None
+    return jsonify({"items": [note_item(r) for r in page], "next_cursor": next_cursor})
 
 
 @bp.post("/notes")

@@ -9,12 +9,14 @@ already accepted are still served (their request may not have been read yet: clo
 would reset it), each response then says `Connection: close`; a connection idle for
 KEEPALIVE_IDLE is closed; all within a bound, then the threads stop.
 Imported inside the child only (not by the warm parent's preloads): the parent stays stdlib.
+DEVKIT_API_SERVER=granian serves with granian instead (granian_serving.py, same interface).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import select
 import socket
 import threading
 import time
@@ -23,11 +25,28 @@ from typing import Any, cast
 KEEPALIVE_IDLE = 5.0  # s an idle keep-alive connection is kept: bounds a drain by idle clients
 # app threads per worker process (DEVKIT_API_THREADS overrides)
 THREADS = int(os.environ.get("DEVKIT_API_THREADS") or 0) or 6
+# waitress (the default) or granian (devkit/warmfork/granian_serving.py)
+SERVER = os.environ.get("DEVKIT_API_SERVER") or "waitress"
 LOOP_TIMEOUT = 1.0  # s: the loop wakes on its own this often (signals wake it at once)
 
 
 class Serving:
     """waitress serving `app` on a copy of `listener` until drained."""
+
+    def __new__(
+        cls,
+        app: Any,
+        listener: socket.socket,
+        threads: int = THREADS,
+        keepalive_idle: float = KEEPALIVE_IDLE,
+    ) -> Any:
+        # DEVKIT_API_SERVER=granian: child.py builds a Serving; it gets granian's with the
+        # same interface (port, serve_until, finish)
+        if cls is Serving and SERVER == "granian":
+            from devkit.warmfork.granian_serving import GranianServing
+
+            return GranianServing(app, listener, threads, keepalive_idle)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -75,6 +94,7 @@ class Serving:
         )
         self.server.channel_class = Channel
         self.map: dict[int, Any] = self.server._map
+        self.gate = accept_gate(wasyncore, self.server, self.map)
         self.keepalive_idle = keepalive_idle
         self.draining = False
         self.port: int = sock.getsockname()[1]
@@ -122,6 +142,8 @@ class Serving:
         self.draining = True
         server.accepting = False
         server.del_channel(self.map)
+        if self.gate is not None:
+            self.gate.close()
         try:
             server.socket.close()  # our copy: the parent and the new child keep listening
         except OSError:
@@ -137,3 +159,41 @@ class Serving:
         server.task_dispatcher.shutdown(
             cancel_pending=True, timeout=max(0.0, deadline - time.monotonic())
         )
+
+
+def accept_gate(wasyncore: Any, server: Any, channels: dict[int, Any]) -> Any:
+    """Wake one process per new connection, not all of them (Linux: EPOLLEXCLUSIVE).
+
+    The workers share one listening socket; polled directly, every connection woke every
+    worker's loop and all but one found nothing to accept (~7% of a request's CPU with 2
+    workers). The gate is an epoll instance holding the listener exclusively; the loop polls
+    the gate in the server's place. None (the plain way) where epoll is missing."""
+    exclusive = getattr(select, "EPOLLEXCLUSIVE", None)
+    if exclusive is None or not hasattr(select, "epoll"):
+        return None
+    gated = select.epoll()
+    try:
+        gated.register(server.socket.fileno(), select.EPOLLIN | exclusive)
+    except OSError:
+        gated.close()
+        return None
+    base: Any = wasyncore.file_dispatcher  # POSIX only: the stubs leave it out
+
+    class Gate(base):
+        def readable(self) -> bool:
+            return bool(server.readable())  # also the server's idle-channel maintenance
+
+        def writable(self) -> bool:
+            return False
+
+        def handle_read(self) -> None:
+            gated.poll(0)  # take the event (re-armed while connections wait)
+            server.handle_accept()
+
+        def close(self) -> None:
+            super().close()
+            gated.close()
+
+    server.del_channel(channels)  # polled through the gate from now on
+    gate = Gate(gated.fileno(), map=channels)
+    return gate

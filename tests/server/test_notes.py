@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import psycopg
 import pytest
+from flask import Flask
 
 from server.config import Config
 
@@ -334,3 +336,35 @@ def test_api_alias_serves_the_same_notes(client: Any, users: dict[str, dict[str,
     assert client.get("/api/notes?limit=0", headers=a).status_code == 400
     assert client.delete(f"/api/notes/{note['id']}", headers=a).status_code == 204
     assert client.get(f"{API}/notes/{note['id']}", headers=a).status_code == 404
+
+
+# -- timestamps -----------------------------------------------------------------------------------
+
+
+def test_timestamps_are_utc_isoformat_in_every_view(
+    server_config: Config, make_app: Callable[..., Flask]
+) -> None:
+    """The list (tuple rows) and the single-note views (dict rows) write the same strings,
+    as datetime.isoformat() does, in UTC even when the database's own TimeZone is not."""
+    with psycopg.connect(server_config.database_url, autocommit=True) as conn:
+        dbname = conn.info.dbname
+        conn.execute(f"ALTER DATABASE \"{dbname}\" SET TimeZone = 'America/Sao_Paulo'")
+    client = make_app(server_config).test_client()  # its pool connects after the change
+    token = client.post(
+        f"{API}/auth/register", json={"username": "stamper", "password": "password-123"}
+    ).get_json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    note = create(client, headers, "stamped")
+    with psycopg.connect(server_config.database_url) as conn:
+        conn.execute(
+            "UPDATE notes SET created_at = '2024-01-01T12:00:00.12+00', "
+            "updated_at = '2024-01-01T12:00:00+00' WHERE id = %s",
+            (note["id"],),
+        )
+    listed = client.get(f"{API}/notes", headers=headers).get_json()["items"][0]
+    got = client.get(f"{API}/notes/{note['id']}", headers=headers).get_json()
+    assert listed == got
+    assert (got["created_at"], got["updated_at"]) == (
+        "2024-01-01T12:00:00.120000+00:00",
+        "2024-01-01T12:00:00+00:00",
+    )

@@ -1,0 +1,145 @@
+"""The forked child's HTTP server when DEVKIT_API_SERVER=granian: granian (HTTP in Rust, the
+WSGI app on a pool of Python threads) on the inherited listening socket.
+
+Why: with waitress the HTTP side (an asyncore loop parsing requests in Python and handing
+them to threads under the GIL) was ~40% of a dev API request's CPU; granian's Rust side does
+that part, and a list request costs ~35% less CPU in all (benchmarks/bench_api.py).
+
+granian has no public API for serving a WSGI app on a socket someone else bound (its
+`embed` server takes ASGI/RSGI apps only): this drives its worker class directly, as its own
+multiprocess server does per worker (granian/server/mp.py `_spawn_wsgi_worker`), so granian is
+pinned to one release in pyproject.toml and tests/integration/test_warmfork_serving.py starts
+this server.
+
+Drain (finish): granian stops accepting at once, finishes the requests in flight (their
+responses say `Connection: close`) and closes idle keep-alive connections right away (waitress
+answers a request that arrives on one during the drain); its signal's callback runs once all
+connections are done.
+Imported inside the child only, like serving.py.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import sys
+import threading
+from typing import Any
+
+KEEPALIVE_IDLE = 5.0
+LOOP_TIMEOUT = 1.0
+
+
+class GranianServing:
+    """granian serving `app` on a copy of `listener` until drained (Serving's interface)."""
+
+    def __init__(
+        self,
+        app: Any,
+        listener: socket.socket,
+        threads: int,
+        keepalive_idle: float = KEEPALIVE_IDLE,
+    ) -> None:
+        from granian import _granian
+        from granian.http import HTTP1Settings
+
+        native: Any = _granian  # its bundled stubs lag the extension (WSGIWorker's arguments)
+
+        self.app = app
+        self.threads = threads
+        self.keepalive_idle = keepalive_idle
+        self.fd = os.dup(listener.fileno())  # granian's once it serves (it closes it)
+        self.port: int = listener.getsockname()[1]
+        self.draining = False
+        self.signal = native.WorkerSignal()
+        self.done = threading.Event()  # set by granian once every connection is finished
+        self.signal.add_cb(self.done.set)
+        self.started = False
+        holder = native.SocketHolder(self.fd, False, 1024)
+        # granian 2.8's WSGIWorker: worker id, (listener spec, socket), IPC handle, runtime
+        # threads, runtime blocking threads, Python threads, their idle timeout, backpressure,
+        # HTTP mode, HTTP/1 and HTTP/2 settings, static files, TLS (8 values), metrics
+        self.worker = native.WSGIWorker(
+            0,
+            (None, holder),
+            None,
+            1,
+            512,
+            threads,
+            30,
+            1024,
+            "1",
+            HTTP1Settings(),
+            None,
+            None,
+            False,
+            None,
+            None,
+            None,
+            "tls1.3",
+            None,
+            [],
+            False,
+            (None, None),
+        )
+
+    def serve_until(self, draining: threading.Event, wake_fd: int) -> None:
+        """Serve until `draining` is set; a byte on `wake_fd` ends the wait at once."""
+        from granian._futures import _new_cbscheduler
+        from granian._loops import loops
+
+        loop = loops.get("auto")
+        scheduler = _new_cbscheduler(loop, wsgi_runner(self.app), impl_asyncio=False)
+        self.worker.serve_str(scheduler, loop, self.signal)  # returns; Rust threads serve
+        self.started = True
+        while not draining.is_set():
+            ready, _, _ = select.select([wake_fd], [], [], LOOP_TIMEOUT)
+            if ready:
+                try:
+                    os.read(wake_fd, 512)
+                except OSError:
+                    pass
+
+    def finish(self, timeout: float) -> None:
+        """Stop accepting; finish the requests in flight (bounded by `timeout`)."""
+        if self.draining:
+            return
+        self.draining = True
+        if self.started:  # granian owns the fd now: closing it too could close a reused one
+            self.signal.set()
+            self.done.wait(timeout)
+            return
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+def wsgi_runner(app: Any) -> Any:
+    """granian's WSGI call (granian/wsgi.py `_callback_wrapper`) less its copy of os.environ
+    in every request's environ (the process's secrets are no request's business)."""
+    from granian.wsgi import Response, ResponseIterWrap
+
+    base: dict[str, Any] = {
+        "GATEWAY_INTERFACE": "CGI/1.1",
+        "SCRIPT_NAME": "",
+        "SERVER_SOFTWARE": "devkit",
+        "wsgi.errors": sys.stderr,
+        "wsgi.input_terminated": True,
+        "wsgi.multiprocess": True,
+        "wsgi.multithread": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+
+    def run(proto: Any, scope: dict[str, Any]) -> int:
+        response = Response()
+        result = app(base | scope, response)
+        if isinstance(result, list):
+            proto.response_bytes(response.status, response.headers, b"".join(result))
+        else:
+            proto.response_iter(response.status, response.headers, ResponseIterWrap(result))
+        return int(response.status)
+
+    return run
