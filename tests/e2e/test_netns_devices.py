@@ -222,15 +222,23 @@ def test_lan_check_names_an_api_bound_to_loopback_only(netns_ok, namespaces, ser
     assert good.ok and good.url == f"http://{host_ip}:{everywhere}/status"
 
 
+def lan_of(interface):
+    """A detect() for NetworkWatcher that sees only the test's own interface."""
+
+    def detect():
+        interfaces, _ = read_interfaces()
+        ours = [i for i in interfaces if i.name == interface]
+        return choose_lan(ours, interface, {})
+
+    return detect
+
+
 async def test_watcher_notices_an_address_change_through_netlink(netns_ok, namespaces, phone_net):
     host_ip, phone_ip = phone_net
     ns = namespaces("watch", host_ip, phone_ip)
     new_ip = str(ipaddress.IPv4Address(host_ip) + 1)
 
-    def detect():
-        interfaces, _ = read_interfaces()
-        ours = [i for i in interfaces if i.name == ns.host_if]
-        return choose_lan(ours, ns.host_if, {})
+    detect = lan_of(ns.host_if)
 
     seen = []
     changed = asyncio.Event()
@@ -270,10 +278,7 @@ async def test_netlink_churn_costs_one_detection_per_min_gap(netns_ok, namespace
     spare = str(ipaddress.IPv4Address(host_ip) + 7)
     new_ip = str(ipaddress.IPv4Address(host_ip) + 1)
 
-    def detect():
-        interfaces, _ = read_interfaces()
-        ours = [i for i in interfaces if i.name == ns.host_if]
-        return choose_lan(ours, ns.host_if, {})
+    detect = lan_of(ns.host_if)
 
     seen = []
     watcher = NetworkWatcher(detect, lambda c: seen.append(c.host), 3600, netlink_min_gap=1.0)

@@ -4,20 +4,14 @@ sleeps while nothing is typed (Textual's own driver wakes it 10 times a second).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import struct
-import subprocess
-import sys
-import termios
 import time
 from pathlib import Path
 from typing import Any
 
+from tests.support.pty_child import spawn_on_pty
 from tests.support.wait import wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def switches(pid: int, tid: int) -> int:
@@ -32,20 +26,7 @@ def switches(pid: int, tid: int) -> int:
 
 def test_keys_arrive_and_the_input_thread_sleeps_while_idle(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}
-    env.pop("TEXTUAL_DRIVER", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.ui.driver_child", str(report)],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(slave)
+    proc, master = spawn_on_pty("tests.ui.driver_child", str(report), unset=("TEXTUAL_DRIVER",))
     os.set_blocking(master, False)
 
     def facts() -> dict[str, Any]:

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import fcntl
 import os
-import struct
-import subprocess
-import sys
 import termios
 from pathlib import Path
 
+from tests.support.pty_child import spawn_on_pty
 from tests.support.wait import wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _take_terminal() -> None:  # runs in the child between fork and exec
@@ -25,20 +21,7 @@ def _take_terminal() -> None:  # runs in the child between fork and exec
 
 def test_dashboard_exits_when_its_terminal_is_closed(tmp_path: Path) -> None:
     marker = tmp_path / "ready"
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.ui.hangup_child", str(marker)],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        preexec_fn=_take_terminal,
-    )
-    os.close(slave)
+    proc, master = spawn_on_pty("tests.ui.hangup_child", str(marker), preexec_fn=_take_terminal)
     received = [0]
 
     def drain() -> None:  # read what it draws, as a terminal does
