@@ -14,9 +14,10 @@ from enum import Enum
 from pathlib import Path
 
 from devkit.core.service import ServiceContext, StopReason
-from devkit.errors import DevkitError
+from devkit.errors import ConfigError, DevkitError
 from devkit.host.proc import ChildProcess
 from devkit.services.warm_parent_client import WarmParentClient
+from devkit.warmfork.serving import UnknownServer, server_name
 
 DRAIN_TIMEOUT = 10.0  # s a replaced child may take to finish its requests
 
@@ -126,6 +127,10 @@ class ForkRunner(Runner):
         self._prewarm = asyncio.create_task(self._spawn_parent(ctx, env), name="api-prewarm")
 
     async def _spawn_parent(self, ctx: ServiceContext, env: dict[str, str]) -> None:
+        try:
+            server_name(env)
+        except UnknownServer as exc:
+            raise ConfigError(exc.problem, exc.fix) from None
         client = WarmParentClient(self.root, self.module, self.port, env, ctx, self.learned)
         self.client = client
         try:

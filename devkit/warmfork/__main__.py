@@ -14,6 +14,7 @@ import sys
 
 from devkit.warmfork import child, preloads
 from devkit.warmfork.parent import ForkServer
+from devkit.warmfork.serving import UnknownServer, server_name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,12 +23,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--control-fd", type=int, required=True)
-    parser.add_argument("--preload", default=",".join(preloads.PRELOAD))
+    parser.add_argument("--preload", default=None, help="comma-separated (default: PRELOAD)")
     parser.add_argument("--no-learn", action="store_true")
     parser.add_argument("--learned-file", default="", help="read and keep learned preloads")
     parser.add_argument("--workers", type=int, default=child.WORKERS)
     args = parser.parse_args(argv)
     control = socket.socket(fileno=args.control_fd)
+    if args.preload is None:
+        try:
+            preload = preloads.default_preloads(server_name())
+        except UnknownServer:  # devkit checked it before starting this
+            preload = preloads.PRELOAD
+    else:
+        preload = tuple(p for p in args.preload.split(",") if p)
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     server = ForkServer(
@@ -35,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         args.host,
         args.port,
         control,
-        tuple(p for p in args.preload.split(",") if p),
+        preload,
         learn=not args.no_learn,
         learned_file=args.learned_file or None,
         workers=args.workers,

@@ -1,5 +1,5 @@
 """What runs in a forked child: import the project's module fresh, build the app, serve it on
-the inherited listening socket (waitress, devkit/warmfork/serving.py); on SIGTERM, drain (stop
+the inherited listening socket (granian or waitress, devkit/warmfork/serving.py); on SIGTERM, drain (stop
 accepting, finish the requests in flight within a bound) and exit.
 
 A child that cannot serve (syntax error, import error, failing migration or factory) prints the
@@ -43,7 +43,7 @@ def serve(
         app = factory() if callable(factory) else getattr(mod, "app", None)
         if app is None:
             raise RuntimeError(f"{module} has neither create_app() nor app")
-        from devkit.warmfork.serving import Serving
+        from devkit.warmfork.serving import make_serving
     except BaseException as exc:  # noqa: BLE001 - syntax errors, import errors, failing factories
         traceback.print_exc()
         sys.stderr.flush()
@@ -70,7 +70,7 @@ def serve(
     # caps one process at ~1 core. Forked before any thread or pool exists (pools open lazily).
     siblings = fork_workers(max(1, workers) - 1)
     leader = siblings is not None
-    server = Serving(app, listener)  # after the fork: its threads are each process's own
+    server = make_serving(app, listener)  # after the fork: its threads are each process's own
     wake_r, wake_w = os.pipe()  # each process its own: a signal wakes its own loop
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)

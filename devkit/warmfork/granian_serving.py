@@ -1,5 +1,5 @@
-"""The forked child's HTTP server when DEVKIT_API_SERVER=granian: granian (HTTP in Rust, the
-WSGI app on a pool of Python threads) on the inherited listening socket.
+"""The forked child's default HTTP server: granian (HTTP in Rust, the WSGI app on a pool of
+Python threads) on the inherited listening socket (serving.py picks it; DEVKIT_API_SERVER).
 
 Why: with waitress the HTTP side (an asyncore loop parsing requests in Python and handing
 them to threads under the GIL) was ~40% of a dev API request's CPU; granian's Rust side does
@@ -11,10 +11,14 @@ multiprocess server does per worker (granian/server/mp.py `_spawn_wsgi_worker`),
 pinned to one release in pyproject.toml and tests/integration/test_warmfork_serving.py starts
 this server.
 
-Drain (finish): granian stops accepting at once, finishes the requests in flight (their
-responses say `Connection: close`) and closes idle keep-alive connections right away (waitress
-answers a request that arrives on one during the drain); its signal's callback runs once all
-connections are done.
+Drain (finish): granian stops accepting a few ms after its signal, finishes the requests in
+flight (their responses say `Connection: close`) and closes idle keep-alive connections right
+away, as nginx does on a reload (a client sees the close before it reuses the connection);
+its signal's callback runs once all connections are done.
+Pause (a save: the new child loads): granian cannot stop accepting and start again, so a paused
+server starts its drain at once. Connections made while the new child loads wait in the
+backlog for it, however long it takes (waitress would serve them with the old code after
+PAUSE_LIMIT); if the new code cannot load, the warm parent's crash page answers them.
 Imported inside the child only, like serving.py.
 """
 
@@ -28,11 +32,10 @@ import threading
 from typing import Any
 
 KEEPALIVE_IDLE = 5.0
-LOOP_TIMEOUT = 1.0
 
 
 class GranianServing:
-    """granian serving `app` on a copy of `listener` until drained (Serving's interface)."""
+    """granian serving `app` on a copy of `listener` until drained (serving.ChildServer)."""
 
     def __init__(
         self,
@@ -52,6 +55,7 @@ class GranianServing:
         self.fd = os.dup(listener.fileno())  # granian's once it serves (it closes it)
         self.port: int = listener.getsockname()[1]
         self.draining = False
+        self.stopping = False  # its signal is set: it accepts no more (paused, or draining)
         self.signal = native.WorkerSignal()
         self.done = threading.Event()  # set by granian once every connection is finished
         self.signal.add_cb(self.done.set)
@@ -84,8 +88,11 @@ class GranianServing:
             (None, None),
         )
 
-    def serve_until(self, draining: threading.Event, wake_fd: int) -> None:
-        """Serve until `draining` is set; a byte on `wake_fd` ends the wait at once."""
+    def serve_until(
+        self, draining: threading.Event, wake_fd: int, paused: threading.Event | None = None
+    ) -> None:
+        """Serve until `draining` is set; a byte on `wake_fd` (the signal wake-up pipe) ends
+        the wait at once. Once `paused` is set it stops accepting for good (see the module)."""
         from granian._futures import _new_cbscheduler
         from granian._loops import loops
 
@@ -94,12 +101,20 @@ class GranianServing:
         self.worker.serve_str(scheduler, loop, self.signal)  # returns; Rust threads serve
         self.started = True
         while not draining.is_set():
-            ready, _, _ = select.select([wake_fd], [], [], LOOP_TIMEOUT)
+            if paused is not None and paused.is_set():
+                self.stop_accepting()
+            ready, _, _ = select.select([wake_fd], [], [])  # signals write a byte
             if ready:
                 try:
                     os.read(wake_fd, 512)
                 except OSError:
                     pass
+
+    def stop_accepting(self) -> None:
+        """Set granian's signal: no new connection, the ones it has are finished."""
+        if not self.stopping:
+            self.stopping = True
+            self.signal.set()
 
     def finish(self, timeout: float) -> None:
         """Stop accepting; finish the requests in flight (bounded by `timeout`)."""
@@ -107,7 +122,7 @@ class GranianServing:
             return
         self.draining = True
         if self.started:  # granian owns the fd now: closing it too could close a reused one
-            self.signal.set()
+            self.stop_accepting()
             self.done.wait(timeout)
             return
         try:

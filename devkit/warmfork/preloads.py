@@ -1,6 +1,6 @@
 """Learned preloads: the libraries the warm parent imports so that children do not.
 
-The parent starts with PRELOAD. Each child reports the third-party modules it imported
+The parent starts with PRELOAD and the modules of the child's HTTP server (default_preloads). Each child reports the third-party modules it imported
 LEARN_AFTER seconds after it began serving (its first requests import lazily); the parent imports
 them when idle, so the next child finds them in sys.modules. What was learned is kept in a file
 (devkit passes .devkit/api-preloads.txt) and imported by the next warm parent at its start,
@@ -24,8 +24,6 @@ PRELOAD = (
     "flask",
     "werkzeug",
     "werkzeug.serving",
-    "waitress",
-    "waitress.server",
     "psycopg",
     "psycopg_pool",
     "argon2",
@@ -33,8 +31,24 @@ PRELOAD = (
     "prometheus_client",
     "dotenv",
 )
+# the child's HTTP server (serving.py): the modules it imports, preloaded for the one in use
+SERVER_PRELOAD = {
+    "granian": (
+        "granian._granian",
+        "granian.http",
+        "granian._futures",
+        "granian._loops",
+        "granian.wsgi",
+    ),
+    "waitress": ("waitress", "waitress.server"),
+}
 LEARN_AFTER = 1.0  # s after serving starts: the child reports the libraries it imported
 LEARN_IDLE = 0.3  # s without a command before the parent imports what children reported
+
+
+def default_preloads(server: str) -> tuple[str, ...]:
+    """PRELOAD and what `server` (granian or waitress) imports."""
+    return (*PRELOAD, *SERVER_PRELOAD.get(server, ()))
 
 
 def warm_up(names: Iterable[str]) -> list[str]:

@@ -1,15 +1,23 @@
-"""The forked child's HTTP server: waitress on the inherited listening socket.
+"""The forked child's HTTP server on the inherited listening socket: granian (the default) or
+waitress (DEVKIT_API_SERVER=waitress). make_serving() picks one; both have one interface
+(port, serve_until, finish).
 
-Why waitress: one event loop accepts and parses, a fixed pool of threads runs the app, so a
-request costs no thread start and no http.server parsing (Werkzeug's development server
-spent ~15% of a request's CPU there). It takes an already-bound socket (`sockets=`).
+Why granian by default: it does HTTP in Rust and runs the WSGI app on a pool of Python threads
+(granian_serving.py). With waitress, HTTP parsing in Python was ~40% of a dev API request's CPU;
+granian serves the same endpoint at ~1.3x the Express dev server's throughput where waitress
+reaches ~0.9x (benchmarks/bench_api.py).
 
-Drain (SIGTERM): stop accepting at once (the next child accepts on the same socket); connections
-already accepted are still served (their request may not have been read yet: closing them
-would reset it), each response then says `Connection: close`; a connection idle for
-KEEPALIVE_IDLE is closed; all within a bound, then the threads stop.
-Imported inside the child only (not by the warm parent's preloads): the parent stays stdlib.
-DEVKIT_API_SERVER=granian serves with granian instead (granian_serving.py, same interface).
+Why waitress stays: one event loop accepts and parses, a fixed pool of threads runs the app,
+and the loop is ours, so a paused server can accept again (PAUSE then RESUME) and a drain still
+answers a request that arrives on an idle keep-alive connection. granian cannot resume: paused,
+it starts its drain at once (granian_serving.py).
+
+Drain (SIGTERM), waitress: stop accepting at once (the next child accepts on the same socket);
+connections already accepted are still served (their request may not have been read yet:
+closing them would reset it), each response then says `Connection: close`; a connection idle
+for KEEPALIVE_IDLE is closed; all within a bound, then the threads stop.
+Imported inside the child only (the warm parent preloads the libraries, not this module's
+choice).
 """
 
 from __future__ import annotations
@@ -20,33 +28,55 @@ import select
 import socket
 import threading
 import time
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import Any, Protocol, cast
 
 KEEPALIVE_IDLE = 5.0  # s an idle keep-alive connection is kept: bounds a drain by idle clients
 # app threads per worker process (DEVKIT_API_THREADS overrides)
 THREADS = int(os.environ.get("DEVKIT_API_THREADS") or 0) or 6
-# waitress (the default) or granian (devkit/warmfork/granian_serving.py)
-SERVER = os.environ.get("DEVKIT_API_SERVER") or "waitress"
+SERVERS = ("granian", "waitress")
+DEFAULT_SERVER = "granian"
 LOOP_TIMEOUT = 1.0  # s: the loop wakes on its own this often (signals wake it at once)
 
 
-class Serving:
+class ChildServer(Protocol):
+    """What child.py needs of a server."""
+
+    port: int
+
+    def serve_until(
+        self, draining: threading.Event, wake_fd: int, paused: threading.Event | None = None
+    ) -> None: ...
+
+    def finish(self, timeout: float) -> None: ...
+
+
+class UnknownServer(ValueError):
+    def __init__(self, name: str) -> None:
+        self.problem = f"DEVKIT_API_SERVER={name!r} is not a server devkit can run the API with"
+        self.fix = f"set it to {' or '.join(SERVERS)}, or unset it for {DEFAULT_SERVER}"
+        super().__init__(f"{self.problem}: {self.fix}")
+
+
+def server_name(environ: Mapping[str, str] = os.environ) -> str:
+    """DEVKIT_API_SERVER, checked: granian or waitress (UnknownServer otherwise)."""
+    name = (environ.get("DEVKIT_API_SERVER") or DEFAULT_SERVER).strip().lower()
+    if name not in SERVERS:
+        raise UnknownServer(name)
+    return name
+
+
+def make_serving(app: Any, listener: socket.socket, threads: int = THREADS) -> ChildServer:
+    """The server DEVKIT_API_SERVER names, serving `app` on a copy of `listener`."""
+    if server_name() == "granian":
+        from devkit.warmfork.granian_serving import GranianServing
+
+        return GranianServing(app, listener, threads)
+    return WaitressServing(app, listener, threads)
+
+
+class WaitressServing:
     """waitress serving `app` on a copy of `listener` until drained."""
-
-    def __new__(
-        cls,
-        app: Any,
-        listener: socket.socket,
-        threads: int = THREADS,
-        keepalive_idle: float = KEEPALIVE_IDLE,
-    ) -> Any:
-        # DEVKIT_API_SERVER=granian: child.py builds a Serving; it gets granian's with the
-        # same interface (port, serve_until, finish)
-        if cls is Serving and SERVER == "granian":
-            from devkit.warmfork.granian_serving import GranianServing
-
-            return GranianServing(app, listener, threads, keepalive_idle)
-        return super().__new__(cls)
 
     def __init__(
         self,

@@ -20,6 +20,7 @@ from devkit.core.events import AllHealthy, LogLine, State, StateChanged
 from devkit.core.supervisor import Supervisor
 from devkit.services.api import ApiService
 from devkit.services.registry import build_services
+from devkit.warmfork.protocol import PAUSE_LIMIT
 from tests.integration.supervisor_helpers import Harness, settings
 from tests.support.devkit_proc import still_alive_after
 from tests.support.ports import free_port
@@ -79,9 +80,9 @@ def api_supervisor(root: Path, port: int, **values: object) -> tuple[Supervisor,
     return Supervisor(s, plan.services, network=False, backoff_initial=0.05), api
 
 
-def get_json(port: int, path: str = "/value") -> dict[str, object] | None:
+def get_json(port: int, path: str = "/value", timeout: float = 2.0) -> dict[str, object] | None:
     try:
-        response = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2.0, trust_env=False)
+        response = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=timeout, trust_env=False)
     except httpx.HTTPError:
         return None
     return response.json() if response.status_code == 200 else None
@@ -233,12 +234,8 @@ async def test_kill_9_of_the_child_and_of_the_warm_parent(tmp_path: Path) -> Non
     assert gone(seen)
 
 
-async def test_a_slow_new_child_lets_the_replaced_one_answer_again(tmp_path: Path) -> None:
-    """The replaced child is paused while the new one loads; when loading takes longer than
-    PAUSE_LIMIT it accepts again (old code rather than a long wait), then drains."""
-    port = free_port()
-    pkg = make_project(tmp_path, port)
-    hold = tmp_path / "hold"
+def hold_create_app(pkg: Path, hold: Path) -> None:
+    """create_app() waits while `hold` exists: the next child stays loading until it is gone."""
     init = (pkg / "__init__.py").read_text()
     (pkg / "__init__.py").write_text(
         init.replace(
@@ -249,7 +246,17 @@ async def test_a_slow_new_child_lets_the_replaced_one_answer_again(tmp_path: Pat
             "        time.sleep(0.01)\n",
         )
     )
-    sup, api = api_supervisor(tmp_path, port)
+
+
+async def test_waitress_a_slow_new_child_lets_the_replaced_one_answer_again(
+    tmp_path: Path,
+) -> None:
+    """waitress: the replaced child is paused while the new one loads; when loading takes
+    longer than PAUSE_LIMIT it accepts again (old code rather than a long wait), then drains."""
+    port = free_port()
+    hold = tmp_path / "hold"
+    hold_create_app(make_project(tmp_path, port), hold)
+    sup, api = api_supervisor(tmp_path, port, env={"DEVKIT_API_SERVER": "waitress"})
     async with Harness(sup) as h:
         await h.state("api", State.HEALTHY)
         first_child = api.child_pid
@@ -266,10 +273,41 @@ async def test_a_slow_new_child_lets_the_replaced_one_answer_again(tmp_path: Pat
         await asyncio.to_thread(wait_for, lambda: gone([first_child or 0]), 15, 0.02, "drained")
 
 
+async def test_granian_a_request_made_while_the_new_child_loads_gets_the_new_code(
+    tmp_path: Path,
+) -> None:
+    """granian (the default): the replaced child stops accepting when the new one starts to
+    load, however long that takes; a request made meanwhile waits and gets the new code."""
+    port = free_port()
+    hold = tmp_path / "hold"
+    hold_create_app(make_project(tmp_path, port), hold)
+    sup, api = api_supervisor(tmp_path, port)
+    async with Harness(sup) as h:
+        await h.state("api", State.HEALTHY)
+        first_child = api.child_pid
+        hold.write_text("")
+        set_value(tmp_path, "v2")
+        await h.until(
+            lambda: h.status("api").detail == "loading the new code", what="new child loading"
+        )
+        waiting = asyncio.create_task(asyncio.to_thread(get_json, port, "/value", 20.0))
+        # longer than waitress's PAUSE_LIMIT: the old child does not take it back
+        done, _ = await asyncio.wait({waiting}, timeout=4 * PAUSE_LIMIT)
+        assert not done, "nobody answered while the new code loads"
+        hold.unlink()
+        body = await waiting
+        assert body is not None and body["value"] == "v2"
+        assert os.getpgid(int(body["pid"])) == api.child_pid  # type: ignore[call-overload]
+        await asyncio.to_thread(wait_for, lambda: gone([first_child or 0]), 15, 0.02, "drained")
+
+
 @pytest.mark.slow
 async def test_a_dependency_or_environment_change_restarts_the_warm_parent(tmp_path: Path) -> None:
     port = free_port()
-    make_project(tmp_path, port)
+    init = make_project(tmp_path, port) / "__init__.py"
+    init.write_text(
+        "import colorsys  # a library the warm parent does not preload\n" + init.read_text()
+    )
     sup, api = api_supervisor(tmp_path, port)
     seen: list[int] = []
     async with Harness(sup) as h:
@@ -280,7 +318,7 @@ async def test_a_dependency_or_environment_change_restarts_the_warm_parent(tmp_p
         # the child reports what it imported; the warm parent keeps it for the next parent
         learned = tmp_path / ".devkit" / "api-preloads.txt"
         await asyncio.to_thread(
-            wait_for, lambda: "devkit.warmfork.serving" in read_text(learned), 15, 0.05, "learned"
+            wait_for, lambda: "colorsys" in read_text(learned).split(), 15, 0.05, "learned"
         )
         env_file = tmp_path / ".env"
         env_file.write_text(env_file.read_text().replace("GREETING=hello", "GREETING=bonjour"))
@@ -288,7 +326,7 @@ async def test_a_dependency_or_environment_change_restarts_the_warm_parent(tmp_p
         second = api.pid
         assert second not in (None, first) and gone([first])
         client = getattr(api.runner, "client", None)
-        assert client is not None and "devkit.warmfork.serving" in client.preloaded
+        assert client is not None and "colorsys" in client.preloaded
         seen += [second or 0, api.child_pid or 0]
 
         with (tmp_path / "pyproject.toml").open("a") as f:

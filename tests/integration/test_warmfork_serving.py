@@ -1,6 +1,9 @@
-"""The warm-fork child's server (waitress on an inherited socket): serves, and drains on
+"""The warm-fork child's servers on an inherited socket. waitress: serves, and drains on
 request: a request in flight completes, a kept-alive connection still gets its answer (with
-`Connection: close`), an idle one is closed after the keep-alive idle time."""
+`Connection: close`), an idle one is closed after the keep-alive idle time; paused, it leaves
+new connections in the backlog and takes them once resumed. granian (the default): the same
+drain for requests in flight; paused, it stops accepting for good. make_serving picks by
+DEVKIT_API_SERVER."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from devkit.warmfork.serving import Serving
+from devkit.warmfork.serving import UnknownServer, WaitressServing, make_serving, server_name
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.timeout(60)
@@ -49,7 +52,7 @@ def listener() -> Iterator[socket.socket]:
 
 def test_serves_then_drains(listener: socket.socket) -> None:
     app = App()
-    serving = Serving(app, listener, threads=2, keepalive_idle=3.0)
+    serving = WaitressServing(app, listener, threads=2, keepalive_idle=3.0)
     draining = threading.Event()
     wake_r, wake_w = os.pipe()
     loop = threading.Thread(target=serving.serve_until, args=(draining, wake_r), daemon=True)
@@ -108,7 +111,7 @@ def test_serves_then_drains(listener: socket.socket) -> None:
 def test_paused_it_leaves_new_connections_in_the_backlog(listener: socket.socket) -> None:
     """A replaced child is paused while the new one loads: a connection made meanwhile waits
     (it is not refused, and the paused server does not take it); resumed, it is served."""
-    serving = Serving(App(), listener, threads=2)
+    serving = WaitressServing(App(), listener, threads=2)
     draining, paused = threading.Event(), threading.Event()
     wake_r, wake_w = os.pipe()
     loop = threading.Thread(
@@ -148,7 +151,7 @@ def test_workers_sharing_the_listener_take_turns_and_one_drains_alone(
     the other still answers every connection."""
     servers = []
     for _ in range(2):
-        serving = Serving(App(), listener, threads=2, keepalive_idle=1.0)
+        serving = WaitressServing(App(), listener, threads=2, keepalive_idle=1.0)
         draining = threading.Event()
         wake_r, wake_w = os.pipe()
         loop = threading.Thread(target=serving.serve_until, args=(draining, wake_r), daemon=True)
@@ -190,7 +193,27 @@ def test_workers_sharing_the_listener_take_turns_and_one_drains_alone(
             os.close(wake_r)
 
 
-def test_granian_serves_then_drains(listener: socket.socket) -> None:
+def test_the_server_is_granian_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DEVKIT_API_SERVER", raising=False)
+    assert server_name() == "granian"
+    assert server_name({"DEVKIT_API_SERVER": " Waitress "}) == "waitress"
+    with pytest.raises(UnknownServer) as caught:
+        server_name({"DEVKIT_API_SERVER": "gunicorn"})
+    assert "'gunicorn'" in caught.value.problem and "granian or waitress" in caught.value.fix
+    monkeypatch.setenv("DEVKIT_API_SERVER", "waitress")
+    listener = socket.socket()
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        serving = make_serving(App(), listener, threads=1)
+        assert isinstance(serving, WaitressServing)
+        serving.finish(1.0)
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize("scenario", ["drains", "pauses"])
+def test_granian(listener: socket.socket, scenario: str) -> None:
     """Run in a forked child, as the warm-fork child runs it: granian's runtime is not left in
     the test process (where devkit's own file watching runs in later tests)."""
     read_end, write_end = os.pipe()
@@ -199,7 +222,10 @@ def test_granian_serves_then_drains(listener: socket.socket) -> None:
         os.close(read_end)
         code = 0
         try:
-            granian_serves_then_drains(listener)
+            if scenario == "drains":
+                granian_serves_then_drains(listener)
+            else:
+                granian_paused_stops_accepting(listener)
         except BaseException:  # noqa: BLE001 - reported to the test process
             import traceback
 
@@ -272,5 +298,50 @@ def granian_serves_then_drains(listener: socket.socket) -> None:
         assert not drain.is_alive()
     finally:
         app.release.set()
+        os.close(wake_w)
+        os.close(wake_r)
+
+
+def granian_paused_stops_accepting(listener: socket.socket) -> None:
+    """Paused (the new child loads), granian finishes what it holds and accepts nothing more:
+    a connection made afterwards waits in the backlog, for the next child to take."""
+    from devkit.warmfork.granian_serving import GranianServing
+
+    app = App()
+    serving = GranianServing(app, listener, threads=2)
+    draining, paused = threading.Event(), threading.Event()
+    wake_r, wake_w = os.pipe()
+    loop = threading.Thread(
+        target=serving.serve_until, args=(draining, wake_r, paused), daemon=True
+    )
+    loop.start()
+    port = listener.getsockname()[1]
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/fast")
+        assert conn.getresponse().read() == b"fast 127.0.0.1"
+        conn.close()
+
+        paused.set()
+        os.write(wake_w, b"x")  # what the PAUSE signal's wake-up byte does
+        assert serving.done.wait(10), "nothing in flight: granian's drain ends at once"
+        waiting = socket.create_connection(("127.0.0.1", port), timeout=10)  # the backlog
+        waiting.sendall(b"GET /fast HTTP/1.0\r\n\r\n")
+        waiting.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            waiting.recv(1)  # no answer: nobody accepted it
+
+        # the next child (here: a plain accept) finds it in the backlog, request and all
+        listener.setblocking(True)
+        listener.settimeout(5)
+        taken, _ = listener.accept()
+        assert taken.recv(100).startswith(b"GET /fast HTTP/1.0")
+        taken.close()
+        waiting.close()
+    finally:
+        draining.set()
+        os.write(wake_w, b"x")
+        loop.join(10)
+        serving.finish(5.0)
         os.close(wake_w)
         os.close(wake_r)
