@@ -4,8 +4,8 @@ PostgreSQL, same data, all servers in one run.
 Servers:
   devkit      `devkit up --headless` (components = ["api"], fork reloading): the dev API as
               developers run it, access lines relayed to devkit's log
-  devkit-granian  the same with DEVKIT_API_SERVER=granian (the child serves with granian
-              instead of waitress: devkit/warmfork/granian_serving.py)
+              (the child serves with granian, the default: devkit/warmfork/granian_serving.py)
+  devkit-waitress  the same with DEVKIT_API_SERVER=waitress
   gunicorn    the same server/ under gunicorn, 2 workers x 4 threads
   express     the seed's stack: Express + pg under tsx (when node and npm are there)
 Target (issue 13): devkit's req/s at least Express's. Report medians over --runs and ratios from
@@ -40,8 +40,8 @@ from tests.support.pg import started_cluster  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
-SERVERS = ("devkit", "devkit-granian", "gunicorn", "express")
-DEVKITS = ("devkit", "devkit-granian")
+SERVERS = ("devkit", "devkit-waitress", "gunicorn", "express")
+DEVKITS = ("devkit", "devkit-waitress")
 SECRET = "bench-secret-" + "x" * 40
 
 
@@ -100,7 +100,7 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def env(self) -> dict[str, str]:
-        backend = {"DEVKIT_API_SERVER": "granian" if self.name == "devkit-granian" else "waitress"}
+        backend = {"DEVKIT_API_SERVER": "waitress" if self.name == "devkit-waitress" else "granian"}
         return {
             **os.environ,
             **backend,

@@ -57,9 +57,6 @@ def module_path(root: Path, module: str) -> Path | None:
     return None
 
 
-LEARNED_PRELOADS = "api-preloads.txt"  # in the state dir: what the warm parent imports at start
-
-
 class ApiService(Service):
     name = "api"
     backend = "flask"
@@ -84,7 +81,7 @@ class ApiService(Service):
         self.status_url = f"http://127.0.0.1:{self.port}/status"
         self.ctx: ServiceContext | None = None
         self.runner: Runner = (
-            ForkRunner(self.root, self.module, self.port, settings.state_dir / LEARNED_PRELOADS)
+            ForkRunner(self.root, self.module, self.port, settings.state_dir)
             if self.mode == "fork"
             else SpawnRunner(self.root, self.module, self.port, settings.migrate_on_start)
         )

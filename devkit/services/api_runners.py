@@ -98,9 +98,9 @@ class Runner(ABC):
 class ForkRunner(Runner):
     mode = "fork"
 
-    def __init__(self, root: Path, module: str, port: int, learned: Path | None = None) -> None:
+    def __init__(self, root: Path, module: str, port: int, keep_dir: Path | None = None) -> None:
         super().__init__(root, module, port)
-        self.learned = learned  # the warm parent keeps the libraries it learned here
+        self.keep_dir = keep_dir  # the warm parent keeps what the next one starts with here
         self.client: WarmParentClient | None = None
         self._prewarm: asyncio.Task[None] | None = None
         self._drain: float | None = None  # the next start replaces a serving child with a drain
@@ -131,7 +131,7 @@ class ForkRunner(Runner):
             server_name(env)
         except UnknownServer as exc:
             raise ConfigError(exc.problem, exc.fix) from None
-        client = WarmParentClient(self.root, self.module, self.port, env, ctx, self.learned)
+        client = WarmParentClient(self.root, self.module, self.port, env, ctx, self.keep_dir)
         self.client = client
         try:
             await client.spawn()

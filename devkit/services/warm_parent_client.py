@@ -33,10 +33,10 @@ class WarmParentClient:
         port: int,
         env: dict[str, str],
         ctx: ServiceContext,
-        learned: Path | None = None,
+        keep_dir: Path | None = None,
     ) -> None:
         self.root, self.module, self.port, self.env, self.ctx = root, module, port, env, ctx
-        self.learned = learned  # the learned-preloads file (preloads.py)
+        self.keep_dir = keep_dir  # learned preloads, compiled sources (warmfork/__main__.py)
         self.proc: ChildProcess | None = None
         self.exited: asyncio.Task[int] | None = None
         self.writer: asyncio.StreamWriter | None = None
@@ -75,8 +75,8 @@ class WarmParentClient:
             "--control-fd",
             str(theirs.fileno()),
         ]
-        if self.learned is not None:
-            argv += ["--learned-file", str(self.learned)]
+        if self.keep_dir is not None:
+            argv += ["--keep-dir", str(self.keep_dir)]
         self.proc = ChildProcess(
             argv,
             cwd=self.root,

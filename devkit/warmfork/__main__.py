@@ -12,7 +12,7 @@ import os
 import socket
 import sys
 
-from devkit.warmfork import child, preloads
+from devkit.warmfork import child, codecache, preloads
 from devkit.warmfork.parent import ForkServer
 from devkit.warmfork.serving import UnknownServer, server_name
 
@@ -25,7 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--control-fd", type=int, required=True)
     parser.add_argument("--preload", default=None, help="comma-separated (default: PRELOAD)")
     parser.add_argument("--no-learn", action="store_true")
-    parser.add_argument("--learned-file", default="", help="read and keep learned preloads")
+    parser.add_argument(
+        "--keep-dir",
+        default="",
+        help=f"read and keep what the next warm parent starts with: {preloads.LEARNED_FILE} "
+        f"(libraries the API imports), {codecache.STORE_FILE} (the project's compiled sources)",
+    )
     parser.add_argument("--workers", type=int, default=child.WORKERS)
     args = parser.parse_args(argv)
     control = socket.socket(fileno=args.control_fd)
@@ -45,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         control,
         preload,
         learn=not args.no_learn,
-        learned_file=args.learned_file or None,
+        keep_dir=args.keep_dir or None,
         workers=args.workers,
     )
     try:

@@ -4,7 +4,7 @@ once, forks a fresh child per change.
 A restart of a Flask app costs ~150 ms, nearly all of it the interpreter start and the imports
 of flask, psycopg and friends. This process pays that once; each child imports only the
 project's own module and serves on the inherited socket (child.py). During a swap the replaced
-child stops accepting (paused; again accepting if the new one takes over PAUSE_LIMIT), so
+child stops accepting (paused; waitress accepts again if the new one takes over PAUSE_LIMIT), so
 connections wait in the socket's backlog for the new code instead of being refused; it
 finishes the requests it holds (drain) once the new one accepts; while no child can serve,
 the crash page answers 503 with the error (crashpage.py). Messages: protocol.py.
@@ -53,7 +53,7 @@ class ForkServer:
         preload: tuple[str, ...],
         learn: bool = True,
         workers: int = child.WORKERS,
-        learned_file: str | None = None,
+        keep_dir: str | None = None,
     ) -> None:
         self.module = module
         self.workers = workers
@@ -61,7 +61,11 @@ class ForkServer:
         self.port = port
         self.control = control
         self.preload = preload
-        self.learner = preloads.Learner(learn, learned_file if learn else None)
+        self.learner = preloads.Learner(
+            learn, os.path.join(keep_dir, preloads.LEARNED_FILE) if keep_dir and learn else None
+        )
+        self.code_store = os.path.join(keep_dir, codecache.STORE_FILE) if keep_dir else None
+        self.code_saved = True  # the store holds what the cache holds
         self.warm_due: float | None = None  # when idle: compile saved sources, bind new routes
         self.routes: set[str] = set()  # reported by the children
         self.routes_warmed: set[str] = set()
@@ -283,10 +287,14 @@ class ForkServer:
                     self.warm_due = time.monotonic() + preloads.LEARN_IDLE
 
     def warm_up_next(self) -> None:
-        """Idle work for the next child: compile the sources saved since the last call and
-        bind the routes not bound yet (codecache.py, routecache.py)."""
+        """Idle work for the next child: compile the sources saved since the last call (and
+        keep them for the next warm parent) and bind the routes not bound yet (codecache.py,
+        routecache.py)."""
         self.warm_due = None
-        codecache.refresh(self.root, self.module)
+        if codecache.refresh(self.root, self.module) or not self.code_saved:
+            if self.code_store:
+                codecache.save(self.code_store)
+            self.code_saved = True
         new = self.routes - self.routes_warmed
         if new:
             routecache.warm(sorted(new))
@@ -376,11 +384,15 @@ class ForkServer:
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             signal.signal(sig, self._on_term)
         codecache.install(self.root, self.module)
+        if self.code_store:
+            codecache.load(self.code_store)
         preloaded = preloads.warm_up((*self.preload, *sorted(self.learner.learned)))
         routecache.install()
         if not self.bind():
             return 2
-        codecache.refresh(self.root, self.module)
+        if codecache.refresh(self.root, self.module) and self.code_store:
+            self.code_saved = False
+            self.warm_due = time.monotonic() + preloads.LEARN_IDLE  # saved when idle
         assert self.crash_page is not None
         self.sel.register(self.wake_r, selectors.EVENT_READ, "wake")
         self.sel.register(self.control, selectors.EVENT_READ, "control")

@@ -3,7 +3,7 @@
 The parent starts with PRELOAD and the modules of the child's HTTP server (default_preloads). Each child reports the third-party modules it imported
 LEARN_AFTER seconds after it began serving (its first requests import lazily); the parent imports
 them when idle, so the next child finds them in sys.modules. What was learned is kept in a file
-(devkit passes .devkit/api-preloads.txt) and imported by the next warm parent at its start,
+(LEARNED_FILE in the keep dir devkit passes: .devkit/api-preloads.txt) and imported by the next warm parent at its start,
 while PostgreSQL starts: the first child of the next `devkit up` then imports nothing but the
 project (server/'s first child spent ~0.4 s importing what it had not learned yet). The
 project's own modules are never preloaded: each child must import them fresh.
@@ -42,6 +42,7 @@ SERVER_PRELOAD = {
     ),
     "waitress": ("waitress", "waitress.server"),
 }
+LEARNED_FILE = "api-preloads.txt"  # in the keep dir (devkit's state dir, .devkit/)
 LEARN_AFTER = 1.0  # s after serving starts: the child reports the libraries it imported
 LEARN_IDLE = 0.3  # s without a command before the parent imports what children reported
 

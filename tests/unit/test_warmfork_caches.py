@@ -92,6 +92,37 @@ def test_children_reuse_the_parents_compiled_modules_and_see_every_edit(tmp_path
     assert result["pycache"] is False  # the project's tree gets no bytecode files
 
 
+def test_the_next_warm_parent_starts_with_the_kept_compiled_sources(tmp_path: Path) -> None:
+    """save() keeps the compiled sources; a new parent's load() + refresh() compiles only what
+    changed since, and a corrupt or foreign store is ignored."""
+    make_package(tmp_path)
+    store = tmp_path / "keep" / "api-code.bin"
+    program = """
+        import json, os, sys
+        sys.path.insert(0, os.getcwd())
+        from devkit.warmfork import codecache
+
+        codecache.install(os.getcwd(), "proj")
+        loaded = codecache.load(sys.argv[1])
+        compiled = codecache.refresh(os.getcwd(), "proj")
+        codecache.save(sys.argv[1])
+        import proj
+        print(json.dumps({"loaded": loaded, "compiled": compiled, "value": proj.VALUE}))
+        """
+
+    def parent() -> dict[str, object]:
+        return run_python(program.replace("sys.argv[1]", repr(str(store))), tmp_path)
+
+    assert parent() == {"loaded": 0, "compiled": 4, "value": "v1"}
+    assert parent() == {"loaded": 4, "compiled": 0, "value": "v1"}
+    (tmp_path / "proj" / "value.py").write_text("VALUE = 'v2'\n")  # edited while devkit was down
+    assert parent() == {"loaded": 4, "compiled": 1, "value": "v2"}
+    assert not list(store.parent.glob("*.tmp"))
+    for broken in (b"", b"\x00" * 40, store.read_bytes()[:4] + b"\x00 not marshal"):
+        store.write_bytes(broken)
+        assert parent() == {"loaded": 0, "compiled": 4, "value": "v2"}
+
+
 def test_a_syntax_error_is_left_to_the_child_which_reports_it(tmp_path: Path) -> None:
     make_package(tmp_path)
     (tmp_path / "proj" / "value.py").write_text("VALUE = 'v1\n")
