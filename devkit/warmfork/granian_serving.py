@@ -11,15 +11,21 @@ multiprocess server does per worker (granian/server/mp.py `_spawn_wsgi_worker`),
 pinned to one release in pyproject.toml and tests/integration/test_warmfork_serving.py starts
 this server.
 
-Drain (finish): granian stops accepting a few ms after its signal, finishes the requests in
-flight (their responses say `Connection: close`) and closes idle keep-alive connections right
-away, as nginx does on a reload (a client sees the close before it reuses the connection);
-its signal's callback runs once all connections are done.
-Pause (a save: the new child loads): granian cannot stop accepting and start again, so a paused
-server starts its drain at once. Connections made while the new child loads wait in the
-backlog for it, however long it takes (waitress would serve them with the old code after
-PAUSE_LIMIT); if the new code cannot load, the warm parent's crash page answers them.
-Imported inside the child only, like serving.py.
+Drain (finish): no longer accepting (the pause below, at once: granian itself stops a few ms
+after its signal), then granian's signal: it finishes the requests in flight (their responses
+say `Connection: close`) and closes idle keep-alive connections right away, as nginx does on a
+reload (a client sees the close before it reuses the connection); its signal's callback runs
+once all connections are done.
+Pause and resume (a save: the new child loads): granian has no way to stop accepting and
+start again, and its drain closes every connection without a request in progress, including
+one accepted a moment ago whose request has not arrived yet (a lost request: 2 in 2000 under
+load in tests/integration/test_api_reload_under_load.py when a pause was a drain). So a pause
+puts an idle listening socket of our own (AF_UNIX, never connected to) on the descriptor
+number granian accepts from (dup2): its epoll registration stays on the real listener, its
+accept() finds nothing, and new connections wait in the backlog for the new child. Resuming
+puts the listener back on that number (and pokes it: see poke). The drain comes after the new
+child serves, or once the new one failed.
+Imported inside the child only.
 """
 
 from __future__ import annotations
@@ -29,9 +35,13 @@ import select
 import socket
 import sys
 import threading
+import time
 from typing import Any
 
 KEEPALIVE_IDLE = 5.0
+# s between no longer accepting and granian's drain: a connection accepted just before has its
+# request read by then (the drain closes a connection with no request in progress)
+ACCEPTED_GRACE = 0.05
 
 
 class GranianServing:
@@ -53,9 +63,17 @@ class GranianServing:
         self.threads = threads
         self.keepalive_idle = keepalive_idle
         self.fd = os.dup(listener.fileno())  # granian's once it serves (it closes it)
-        self.port: int = listener.getsockname()[1]
+        self.listener_fd = os.dup(listener.fileno())  # put back on self.fd to resume
+        self.idle = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # put there to pause
+        self.idle.bind("")  # an abstract address: no file, nobody connects
+        self.idle.listen(1)
+        self.idle.setblocking(False)  # granian's accept() must never block on it
+        self.paused = False
+        self.paused_at = 0.0
+        self.address: tuple[Any, ...] = listener.getsockname()
+        self.port: int = self.address[1]
         self.draining = False
-        self.stopping = False  # its signal is set: it accepts no more (paused, or draining)
+        self.stopping = False  # its signal is set: it accepts no more
         self.signal = native.WorkerSignal()
         self.done = threading.Event()  # set by granian once every connection is finished
         self.signal.add_cb(self.done.set)
@@ -91,8 +109,8 @@ class GranianServing:
     def serve_until(
         self, draining: threading.Event, wake_fd: int, paused: threading.Event | None = None
     ) -> None:
-        """Serve until `draining` is set; a byte on `wake_fd` (the signal wake-up pipe) ends
-        the wait at once. Once `paused` is set it stops accepting for good (see the module)."""
+        """Serve until `draining` is set, accepting while `paused` is not; a byte on `wake_fd`
+        (the signal wake-up pipe) ends the wait at once."""
         from granian._futures import _new_cbscheduler
         from granian._loops import loops
 
@@ -101,14 +119,33 @@ class GranianServing:
         self.worker.serve_str(scheduler, loop, self.signal)  # returns; Rust threads serve
         self.started = True
         while not draining.is_set():
-            if paused is not None and paused.is_set():
-                self.stop_accepting()
+            self.pause(paused is not None and paused.is_set())
             ready, _, _ = select.select([wake_fd], [], [])  # signals write a byte
             if ready:
                 try:
                     os.read(wake_fd, 512)
                 except OSError:
                     pass
+
+    def pause(self, paused: bool) -> None:
+        """Accept (False) or not (True) from the listener, on the descriptor granian uses."""
+        if paused != self.paused and not self.stopping:
+            os.dup2(self.idle.fileno() if paused else self.listener_fd, self.fd)
+            self.paused = paused
+            self.paused_at = time.monotonic()
+            if not paused:
+                self.poke()
+
+    def poke(self) -> None:
+        """One connection, closed at once: granian's epoll is edge-triggered, and the
+        connections that arrived while paused made their edges then; the next edge sends it
+        back to accept() until the backlog is empty (whoever takes this one reads EOF)."""
+        host = self.address[0]
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+        try:
+            socket.create_connection((host, self.port), timeout=1.0).close()
+        except OSError:
+            pass
 
     def stop_accepting(self) -> None:
         """Set granian's signal: no new connection, the ones it has are finished."""
@@ -121,7 +158,11 @@ class GranianServing:
         if self.draining:
             return
         self.draining = True
+        self.pause(True)  # accepts nothing from now on, even before granian reads its signal
+        os.close(self.listener_fd)
+        self.idle.close()
         if self.started:  # granian owns the fd now: closing it too could close a reused one
+            time.sleep(max(0.0, self.paused_at + ACCEPTED_GRACE - time.monotonic()))
             self.stop_accepting()
             self.done.wait(timeout)
             return

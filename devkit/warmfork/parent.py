@@ -4,7 +4,7 @@ once, forks a fresh child per change.
 A restart of a Flask app costs ~150 ms, nearly all of it the interpreter start and the imports
 of flask, psycopg and friends. This process pays that once; each child imports only the
 project's own module and serves on the inherited socket (child.py). During a swap the replaced
-child stops accepting (paused; waitress accepts again if the new one takes over PAUSE_LIMIT), so
+child stops accepting (paused; again accepting if the new one takes over PAUSE_LIMIT), so
 connections wait in the socket's backlog for the new code instead of being refused; it
 finishes the requests it holds (drain) once the new one accepts; while no child can serve,
 the crash page answers 503 with the error (crashpage.py). Messages: protocol.py.

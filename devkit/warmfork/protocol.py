@@ -4,9 +4,9 @@ Control channel (a socketpair between devkit and the parent, one JSON object per
   devkit -> parent  {"cmd": "start", "drain": s}   fork a child; a child still serving stops
                                                     accepting (PAUSE) while the new one loads:
                                                     connections wait in the backlog for the new
-                                                    code; waitress accepts again (RESUME) when
-                                                    loading takes over PAUSE_LIMIT (granian
-                                                    cannot: it drains); once the new child
+                                                    code; it accepts again (RESUME) when
+                                                    loading takes over PAUSE_LIMIT; once the
+                                                    new child
                                                     serves (or fails) it finishes its requests
                                                     within s seconds
                     {"cmd": "start"}                fork a child; one still running is killed
@@ -21,7 +21,7 @@ Control channel (a socketpair between devkit and the parent, one JSON object per
                                                           killed by signal -code)
                     {"ev": "drained", "pid", "code"}      a replaced child ended
 Signals to a child's process group: SIGTERM drain (a second one: exit now), PAUSE stop
-accepting, RESUME accept again (waitress only; granian_serving.py).
+accepting, RESUME accept again.
 A child's output is relayed as "log" events on the same channel, so a crash's traceback always
 arrives before its "exit". End of the channel (devkit gone) = stop everything and exit.
 

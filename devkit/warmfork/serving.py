@@ -8,16 +8,15 @@ granian serves the same endpoint at ~1.3x the Express dev server's throughput wh
 reaches ~0.9x (benchmarks/bench_api.py).
 
 Why waitress stays: one event loop accepts and parses, a fixed pool of threads runs the app,
-and the loop is ours, so a paused server can accept again (PAUSE then RESUME) and a drain still
-answers a request that arrives on an idle keep-alive connection. granian cannot resume: paused,
-it starts its drain at once (granian_serving.py).
+all in Python (no native runtime to depend on); its drain still answers a request that arrives
+on an idle keep-alive connection, where granian closes the idle ones at once.
 
 Drain (SIGTERM), waitress: stop accepting at once (the next child accepts on the same socket);
 connections already accepted are still served (their request may not have been read yet:
 closing them would reset it), each response then says `Connection: close`; a connection idle
 for KEEPALIVE_IDLE is closed; all within a bound, then the threads stop.
-Imported inside the child only (the warm parent preloads the libraries, not this module's
-choice).
+Only the standard library at import (the warm parent reads server_name() here); the servers'
+own modules are imported when one is made, in the child.
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ from devkit.core.events import AllHealthy, LogLine, State, StateChanged
 from devkit.core.supervisor import Supervisor
 from devkit.services.api import ApiService
 from devkit.services.registry import build_services
-from devkit.warmfork.protocol import PAUSE_LIMIT
 from tests.integration.supervisor_helpers import Harness, settings
 from tests.support.devkit_proc import still_alive_after
 from tests.support.ports import free_port
@@ -248,15 +247,16 @@ def hold_create_app(pkg: Path, hold: Path) -> None:
     )
 
 
-async def test_waitress_a_slow_new_child_lets_the_replaced_one_answer_again(
-    tmp_path: Path,
+@pytest.mark.parametrize("server", ["granian", "waitress"])
+async def test_a_slow_new_child_lets_the_replaced_one_answer_again(
+    tmp_path: Path, server: str
 ) -> None:
-    """waitress: the replaced child is paused while the new one loads; when loading takes
-    longer than PAUSE_LIMIT it accepts again (old code rather than a long wait), then drains."""
+    """The replaced child is paused while the new one loads; when loading takes longer than
+    PAUSE_LIMIT it accepts again (old code rather than a long wait), then drains."""
     port = free_port()
     hold = tmp_path / "hold"
     hold_create_app(make_project(tmp_path, port), hold)
-    sup, api = api_supervisor(tmp_path, port, env={"DEVKIT_API_SERVER": "waitress"})
+    sup, api = api_supervisor(tmp_path, port, env={"DEVKIT_API_SERVER": server})
     async with Harness(sup) as h:
         await h.state("api", State.HEALTHY)
         first_child = api.child_pid
@@ -269,34 +269,6 @@ async def test_waitress_a_slow_new_child_lets_the_replaced_one_answer_again(
         assert os.getpgid(int(body["pid"])) == first_child  # type: ignore[call-overload]
         hold.unlink()
         body = await served(port, "value", "v2")
-        assert os.getpgid(int(body["pid"])) == api.child_pid  # type: ignore[call-overload]
-        await asyncio.to_thread(wait_for, lambda: gone([first_child or 0]), 15, 0.02, "drained")
-
-
-async def test_granian_a_request_made_while_the_new_child_loads_gets_the_new_code(
-    tmp_path: Path,
-) -> None:
-    """granian (the default): the replaced child stops accepting when the new one starts to
-    load, however long that takes; a request made meanwhile waits and gets the new code."""
-    port = free_port()
-    hold = tmp_path / "hold"
-    hold_create_app(make_project(tmp_path, port), hold)
-    sup, api = api_supervisor(tmp_path, port)
-    async with Harness(sup) as h:
-        await h.state("api", State.HEALTHY)
-        first_child = api.child_pid
-        hold.write_text("")
-        set_value(tmp_path, "v2")
-        await h.until(
-            lambda: h.status("api").detail == "loading the new code", what="new child loading"
-        )
-        waiting = asyncio.create_task(asyncio.to_thread(get_json, port, "/value", 20.0))
-        # longer than waitress's PAUSE_LIMIT: the old child does not take it back
-        done, _ = await asyncio.wait({waiting}, timeout=4 * PAUSE_LIMIT)
-        assert not done, "nobody answered while the new code loads"
-        hold.unlink()
-        body = await waiting
-        assert body is not None and body["value"] == "v2"
         assert os.getpgid(int(body["pid"])) == api.child_pid  # type: ignore[call-overload]
         await asyncio.to_thread(wait_for, lambda: gone([first_child or 0]), 15, 0.02, "drained")
 

@@ -225,7 +225,7 @@ def test_granian(listener: socket.socket, scenario: str) -> None:
             if scenario == "drains":
                 granian_serves_then_drains(listener)
             else:
-                granian_paused_stops_accepting(listener)
+                granian_pauses_and_resumes(listener)
         except BaseException:  # noqa: BLE001 - reported to the test process
             import traceback
 
@@ -302,9 +302,9 @@ def granian_serves_then_drains(listener: socket.socket) -> None:
         os.close(wake_r)
 
 
-def granian_paused_stops_accepting(listener: socket.socket) -> None:
-    """Paused (the new child loads), granian finishes what it holds and accepts nothing more:
-    a connection made afterwards waits in the backlog, for the next child to take."""
+def granian_pauses_and_resumes(listener: socket.socket) -> None:
+    """Paused (the new child loads), granian accepts nothing: a connection made meanwhile
+    waits in the backlog; resumed, it is served. Nothing is drained by a pause."""
     from devkit.warmfork.granian_serving import GranianServing
 
     app = App()
@@ -317,27 +317,29 @@ def granian_paused_stops_accepting(listener: socket.socket) -> None:
     loop.start()
     port = listener.getsockname()[1]
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", "/fast")
-        assert conn.getresponse().read() == b"fast 127.0.0.1"
-        conn.close()
+        kept = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        kept.request("GET", "/fast")
+        assert kept.getresponse().read() == b"fast 127.0.0.1"
 
         paused.set()
         os.write(wake_w, b"x")  # what the PAUSE signal's wake-up byte does
-        assert serving.done.wait(10), "nothing in flight: granian's drain ends at once"
+        wait_for(lambda: serving.paused, 5, what="paused")
         waiting = socket.create_connection(("127.0.0.1", port), timeout=10)  # the backlog
         waiting.sendall(b"GET /fast HTTP/1.0\r\n\r\n")
         waiting.settimeout(0.3)
         with pytest.raises(TimeoutError):
             waiting.recv(1)  # no answer: nobody accepted it
+        # a connection it already had is still served, and nothing was drained
+        kept.request("GET", "/fast")
+        assert kept.getresponse().read() == b"fast 127.0.0.1"
+        assert not serving.done.is_set()
 
-        # the next child (here: a plain accept) finds it in the backlog, request and all
-        listener.setblocking(True)
-        listener.settimeout(5)
-        taken, _ = listener.accept()
-        assert taken.recv(100).startswith(b"GET /fast HTTP/1.0")
-        taken.close()
+        paused.clear()
+        os.write(wake_w, b"x")  # RESUME
+        waiting.settimeout(10)
+        assert waiting.recv(65536).startswith(b"HTTP/1.0 200")
         waiting.close()
+        kept.close()
     finally:
         draining.set()
         os.write(wake_w, b"x")
