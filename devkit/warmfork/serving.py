@@ -43,6 +43,10 @@ class ChildServer(Protocol):
 
     port: int
 
+    @property
+    def paused(self) -> bool:
+        """Serving, but not accepting new connections (PAUSE)."""
+
     def serve_until(
         self, draining: threading.Event, wake_fd: int, paused: threading.Event | None = None
     ) -> None: ...
@@ -157,6 +161,10 @@ class WaitressServing:
         finally:
             wake.del_channel(self.map)
             wake.socket.close()
+
+    @property
+    def paused(self) -> bool:
+        return not self.server.accepting and not self.draining
 
     def grow_threads(self) -> None:
         """Up to `threads`, one at a time: the dispatcher's lock is held while a thread

@@ -16,7 +16,13 @@ from typing import Any
 
 import pytest
 
-from devkit.warmfork.serving import UnknownServer, WaitressServing, make_serving, server_name
+from devkit.warmfork.serving import (
+    ChildServer,
+    UnknownServer,
+    WaitressServing,
+    make_serving,
+    server_name,
+)
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.timeout(60)
@@ -109,9 +115,13 @@ def test_serves_then_drains(listener: socket.socket) -> None:
 
 
 def test_paused_it_leaves_new_connections_in_the_backlog(listener: socket.socket) -> None:
+    pauses_and_resumes(WaitressServing(App(), listener, threads=2), listener)
+
+
+def pauses_and_resumes(serving: ChildServer, listener: socket.socket) -> None:
     """A replaced child is paused while the new one loads: a connection made meanwhile waits
-    (it is not refused, and the paused server does not take it); resumed, it is served."""
-    serving = WaitressServing(App(), listener, threads=2)
+    (it is not refused, and the paused server does not take it), one it already had is still
+    served; resumed, it serves the waiting one."""
     draining, paused = threading.Event(), threading.Event()
     wake_r, wake_w = os.pipe()
     loop = threading.Thread(
@@ -120,27 +130,34 @@ def test_paused_it_leaves_new_connections_in_the_backlog(listener: socket.socket
     loop.start()
     port = listener.getsockname()[1]
     try:
-        before = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        before.request("GET", "/fast")
-        assert before.getresponse().status == 200
+        kept = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        kept.request("GET", "/fast")
+        assert kept.getresponse().read() == b"fast 127.0.0.1"
 
         paused.set()
         os.write(wake_w, b"x")  # what the PAUSE signal's wake-up byte does
-        wait_for(lambda: not serving.server.accepting, 5, what="paused")
-        waiting = socket.create_connection(("127.0.0.1", port), timeout=10)  # in the backlog
+        wait_for(lambda: serving.paused, 5, what="paused")
+        waiting = socket.create_connection(("127.0.0.1", port), timeout=10)  # the backlog
         waiting.sendall(b"GET /fast HTTP/1.0\r\n\r\n")
-        assert len(serving.server.active_channels) == 1, "the paused server took it"
+        waiting.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            waiting.recv(1)  # no answer: nobody accepted it
+        kept.request("GET", "/fast")
+        assert kept.getresponse().read() == b"fast 127.0.0.1"
 
         paused.clear()
         os.write(wake_w, b"x")  # RESUME
+        waiting.settimeout(10)
         assert waiting.recv(65536).startswith(b"HTTP/1.0 200")
         waiting.close()
-        before.close()
+        kept.close()
     finally:
         draining.set()
         os.write(wake_w, b"x")
         loop.join(10)
         serving.finish(5.0)
+        os.close(wake_w)
+        os.close(wake_r)
 
 
 def test_workers_sharing_the_listener_take_turns_and_one_drains_alone(
@@ -225,7 +242,9 @@ def test_granian(listener: socket.socket, scenario: str) -> None:
             if scenario == "drains":
                 granian_serves_then_drains(listener)
             else:
-                granian_pauses_and_resumes(listener)
+                from devkit.warmfork.granian_serving import GranianServing
+
+                pauses_and_resumes(GranianServing(App(), listener, threads=2), listener)
         except BaseException:  # noqa: BLE001 - reported to the test process
             import traceback
 
@@ -298,52 +317,5 @@ def granian_serves_then_drains(listener: socket.socket) -> None:
         assert not drain.is_alive()
     finally:
         app.release.set()
-        os.close(wake_w)
-        os.close(wake_r)
-
-
-def granian_pauses_and_resumes(listener: socket.socket) -> None:
-    """Paused (the new child loads), granian accepts nothing: a connection made meanwhile
-    waits in the backlog; resumed, it is served. Nothing is drained by a pause."""
-    from devkit.warmfork.granian_serving import GranianServing
-
-    app = App()
-    serving = GranianServing(app, listener, threads=2)
-    draining, paused = threading.Event(), threading.Event()
-    wake_r, wake_w = os.pipe()
-    loop = threading.Thread(
-        target=serving.serve_until, args=(draining, wake_r, paused), daemon=True
-    )
-    loop.start()
-    port = listener.getsockname()[1]
-    try:
-        kept = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        kept.request("GET", "/fast")
-        assert kept.getresponse().read() == b"fast 127.0.0.1"
-
-        paused.set()
-        os.write(wake_w, b"x")  # what the PAUSE signal's wake-up byte does
-        wait_for(lambda: serving.paused, 5, what="paused")
-        waiting = socket.create_connection(("127.0.0.1", port), timeout=10)  # the backlog
-        waiting.sendall(b"GET /fast HTTP/1.0\r\n\r\n")
-        waiting.settimeout(0.3)
-        with pytest.raises(TimeoutError):
-            waiting.recv(1)  # no answer: nobody accepted it
-        # a connection it already had is still served, and nothing was drained
-        kept.request("GET", "/fast")
-        assert kept.getresponse().read() == b"fast 127.0.0.1"
-        assert not serving.done.is_set()
-
-        paused.clear()
-        os.write(wake_w, b"x")  # RESUME
-        waiting.settimeout(10)
-        assert waiting.recv(65536).startswith(b"HTTP/1.0 200")
-        waiting.close()
-        kept.close()
-    finally:
-        draining.set()
-        os.write(wake_w, b"x")
-        loop.join(10)
-        serving.finish(5.0)
         os.close(wake_w)
         os.close(wake_r)
