@@ -262,6 +262,12 @@ class ApiService(Service):
         self.idle_by_command = False
         self._changed.clear()
         cold, self.cold = self.cold, False
+        if self.mode == "fork":
+            from devkit.host.probes import http_client
+
+            # its import (~10 ms) now, while the warm parent still imports: the first probe
+            # follows the first child's "serving" at once
+            http_client()
         await self.runner.start(ctx, self.child_env(ctx), cold)
 
     async def health(self) -> Health:
