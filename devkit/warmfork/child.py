@@ -74,11 +74,12 @@ def serve(
     wake_r, wake_w = os.pipe()  # each process its own: a signal wakes its own loop
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    report = Report(app, before, meta_fd, root, module)
     if leader:  # first of all: the parent retires the replaced child on this
         protocol.write_message(meta_fd, {"serving": True})
         # What the parent learns from (routes, modules) is told later, by a thread: serving
         # first; and the first requests import lazily too (json providers...).
-        timer = threading.Timer(preloads.LEARN_AFTER, _report, (app, before, meta_fd, root, module))
+        timer = threading.Timer(preloads.LEARN_AFTER, report.send)
         timer.daemon = True
         timer.start()
         print(
@@ -94,6 +95,8 @@ def serve(
         traceback.print_exc()
         sys.stderr.flush()
         return 1
+    if leader:  # replaced (or stopped) before the timer: saves a second apart still teach
+        report.send()
     server.finish(DRAIN_TIMEOUT)
     closer = getattr(mod, "close_app", None)  # e.g. closes a database pool
     if callable(closer):
@@ -186,7 +189,21 @@ def crash_report(exc: BaseException, root: str) -> dict[str, Any]:
     }
 
 
-def _report(app: Any, before: set[str], meta_fd: int, root: str, module: str) -> None:
-    protocol.write_message(meta_fd, {"routes": routecache.routes_of(app)})
-    preloads.report_modules(before, meta_fd, root, module)
-    protocol.close_fd(meta_fd)
+class Report:
+    """What the parent learns from a child (its routes, the libraries it imported), sent once:
+    LEARN_AFTER seconds after serving, or when its drain begins if that comes first."""
+
+    def __init__(self, app: Any, before: set[str], meta_fd: int, root: str, module: str) -> None:
+        self.args = (before, meta_fd, root, module)
+        self.app, self.meta_fd = app, meta_fd
+        self.lock = threading.Lock()
+        self.sent = False
+
+    def send(self) -> None:
+        with self.lock:
+            if self.sent:
+                return
+            self.sent = True
+            protocol.write_message(self.meta_fd, {"routes": routecache.routes_of(self.app)})
+            preloads.report_modules(*self.args)
+            protocol.close_fd(self.meta_fd)

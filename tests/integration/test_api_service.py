@@ -273,6 +273,23 @@ async def test_a_slow_new_child_lets_the_replaced_one_answer_again(
         await asyncio.to_thread(wait_for, lambda: gone([first_child or 0]), 15, 0.02, "drained")
 
 
+async def test_a_child_replaced_within_a_second_still_teaches_the_parent(tmp_path: Path) -> None:
+    """A child reports the libraries it imported LEARN_AFTER seconds after serving, or when it
+    drains if that comes first: saves less than a second apart still fill the learned list."""
+    port = free_port()
+    pkg = make_project(tmp_path, port)
+    (pkg / "value.py").write_text("import colorsys  # only this version imports it\nVALUE = 'v1'\n")
+    sup, api = api_supervisor(tmp_path, port)
+    learned = tmp_path / ".devkit" / "api-preloads.txt"
+    async with Harness(sup) as h:
+        await h.state("api", State.HEALTHY)
+        set_value(tmp_path, "v2")  # the first child is replaced at once
+        await served(port, "value", "v2")
+        await asyncio.to_thread(
+            wait_for, lambda: "colorsys" in read_text(learned).split(), 15, 0.05, "learned"
+        )
+
+
 @pytest.mark.slow
 async def test_a_dependency_or_environment_change_restarts_the_warm_parent(tmp_path: Path) -> None:
     port = free_port()
