@@ -202,8 +202,8 @@ def main() -> int:
         for run in range(args.runs):
             for name in names:
                 server = Server(name, root, db, modules)
-                server.start()
                 try:
+                    server.start()  # inside: a server that never answers is stopped too
                     base = f"http://127.0.0.1:{server.port}"
                     if not token:
                         reply = http(
