@@ -1,6 +1,6 @@
 """What runs in a forked child: import the project's module fresh, build the app, serve it on
-the inherited listening socket (granian or waitress, devkit/warmfork/serving.py); on SIGTERM, drain (stop
-accepting, finish the requests in flight within a bound) and exit.
+the inherited listening socket (granian or waitress: devkit/warmfork/serving.py); on SIGTERM,
+drain (stop accepting, finish the requests in flight within a bound) and exit.
 
 A child that cannot serve (syntax error, import error, failing migration or factory) prints the
 traceback and sends a crash report to the parent over the meta pipe, which the parent's crash
@@ -74,9 +74,10 @@ def serve(
     wake_r, wake_w = os.pipe()  # each process its own: a signal wakes its own loop
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
-    report = Report(app, before, meta_fd, root, module)
+    report: Report | None = None
     if leader:  # first of all: the parent retires the replaced child on this
         protocol.write_message(meta_fd, {"serving": True})
+        report = Report(app, before, meta_fd, root, module)
         # What the parent learns from (routes, modules) is told later, by a thread: serving
         # first; and the first requests import lazily too (json providers...).
         timer = threading.Timer(preloads.LEARN_AFTER, report.send)
@@ -95,7 +96,7 @@ def serve(
         traceback.print_exc()
         sys.stderr.flush()
         return 1
-    if leader:  # replaced (or stopped) before the timer: saves a second apart still teach
+    if report is not None:  # replaced (or stopped) before the timer: quick saves still teach
         report.send()
     server.finish(DRAIN_TIMEOUT)
     closer = getattr(mod, "close_app", None)  # e.g. closes a database pool
