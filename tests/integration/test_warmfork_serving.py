@@ -56,13 +56,56 @@ def listener() -> Iterator[socket.socket]:
     sock.close()
 
 
+class ServingLoop:
+    """`serve_until` on a thread, as a child's main thread runs it; what its signal handlers
+    do (set draining or paused, write the wake-up byte) is done by hand."""
+
+    def __init__(self, serving: ChildServer) -> None:
+        self.serving = serving
+        self.draining, self.paused = threading.Event(), threading.Event()
+        self.wake_r, self.wake_w = os.pipe()
+        self.thread = threading.Thread(
+            target=serving.serve_until, args=(self.draining, self.wake_r, self.paused), daemon=True
+        )
+        self.thread.start()
+
+    def wake(self) -> None:
+        os.write(self.wake_w, b"x")
+
+    def end(self) -> None:
+        """What SIGTERM does: the loop returns (the drain is finish(), called after)."""
+        self.draining.set()
+        self.wake()
+        self.thread.join(10)
+
+    def close(self, timeout: float | None = None) -> None:
+        """End the loop, finish within `timeout` (None: the test finished it), free the pipe."""
+        self.end()
+        if timeout is not None:
+            self.serving.finish(timeout)
+        os.close(self.wake_w)
+        os.close(self.wake_r)
+
+
+def start_slow_request(port: int) -> tuple[threading.Thread, list[tuple[int, bytes, str | None]]]:
+    """GET /slow on a thread of its own; its (status, body, Connection header) once answered."""
+    result: list[tuple[int, bytes, str | None]] = []
+
+    def slow() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        conn.request("GET", "/slow")
+        response = conn.getresponse()
+        result.append((response.status, response.read(), response.getheader("Connection")))
+
+    thread = threading.Thread(target=slow, daemon=True)
+    thread.start()
+    return thread, result
+
+
 def test_serves_then_drains(listener: socket.socket) -> None:
     app = App()
     serving = WaitressServing(app, listener, threads=2, keepalive_idle=3.0)
-    draining = threading.Event()
-    wake_r, wake_w = os.pipe()
-    loop = threading.Thread(target=serving.serve_until, args=(draining, wake_r), daemon=True)
-    loop.start()
+    loop = ServingLoop(serving)
     port = listener.getsockname()[1]
     try:
         idle = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -72,22 +115,11 @@ def test_serves_then_drains(listener: socket.socket) -> None:
             reply = conn.getresponse()
             assert (reply.status, reply.read()) == (200, b"fast 127.0.0.1")
 
-        slow_result: list[tuple[int, bytes]] = []
-
-        def slow() -> None:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-            conn.request("GET", "/slow")
-            response = conn.getresponse()
-            slow_result.append((response.status, response.read()))
-
-        slow_thread = threading.Thread(target=slow, daemon=True)
-        slow_thread.start()
+        slow_thread, slow_result = start_slow_request(port)
         assert app.in_slow.wait(10), "the slow request reached the app"
 
-        draining.set()
-        os.write(wake_w, b"x")  # what the SIGTERM handler's wake-up fd does
-        loop.join(10)
-        assert not loop.is_alive(), "the loop ended on the wake-up byte"
+        loop.end()
+        assert not loop.thread.is_alive(), "the loop ended on the wake-up byte"
         drain = threading.Thread(target=serving.finish, args=(15.0,), daemon=True)
         drain.start()
 
@@ -105,13 +137,12 @@ def test_serves_then_drains(listener: socket.socket) -> None:
         app.release.set()
         slow_thread.join(10)
         drain.join(15)
-        assert slow_result == [(200, b"slow done")]
+        assert [result[:2] for result in slow_result] == [(200, b"slow done")]
         assert not drain.is_alive()
         wait_for(lambda: not serving.server.active_channels, 5, what="no channel left")
     finally:
         app.release.set()
-        os.close(wake_w)
-        os.close(wake_r)
+        loop.close()
 
 
 def test_paused_it_leaves_new_connections_in_the_backlog(listener: socket.socket) -> None:
@@ -122,20 +153,15 @@ def pauses_and_resumes(serving: ChildServer, listener: socket.socket) -> None:
     """A replaced child is paused while the new one loads: a connection made meanwhile waits
     (it is not refused, and the paused server does not take it), one it already had is still
     served; resumed, it serves the waiting one."""
-    draining, paused = threading.Event(), threading.Event()
-    wake_r, wake_w = os.pipe()
-    loop = threading.Thread(
-        target=serving.serve_until, args=(draining, wake_r, paused), daemon=True
-    )
-    loop.start()
+    loop = ServingLoop(serving)
     port = listener.getsockname()[1]
     try:
         kept = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         kept.request("GET", "/fast")
         assert kept.getresponse().read() == b"fast 127.0.0.1"
 
-        paused.set()
-        os.write(wake_w, b"x")  # what the PAUSE signal's wake-up byte does
+        loop.paused.set()
+        loop.wake()  # what the PAUSE signal's handler does
         wait_for(lambda: serving.paused, 5, what="paused")
         waiting = socket.create_connection(("127.0.0.1", port), timeout=10)  # the backlog
         waiting.sendall(b"GET /fast HTTP/1.0\r\n\r\n")
@@ -145,19 +171,14 @@ def pauses_and_resumes(serving: ChildServer, listener: socket.socket) -> None:
         kept.request("GET", "/fast")
         assert kept.getresponse().read() == b"fast 127.0.0.1"
 
-        paused.clear()
-        os.write(wake_w, b"x")  # RESUME
+        loop.paused.clear()
+        loop.wake()  # RESUME
         waiting.settimeout(10)
         assert waiting.recv(65536).startswith(b"HTTP/1.0 200")
         waiting.close()
         kept.close()
     finally:
-        draining.set()
-        os.write(wake_w, b"x")
-        loop.join(10)
-        serving.finish(5.0)
-        os.close(wake_w)
-        os.close(wake_r)
+        loop.close(5.0)
 
 
 def test_workers_sharing_the_listener_take_turns_and_one_drains_alone(
@@ -166,14 +187,10 @@ def test_workers_sharing_the_listener_take_turns_and_one_drains_alone(
     """Two servers on one listening socket (as the child's worker processes are): each new
     connection is accepted by one of them (the accept gate), both serve, and when one drains
     the other still answers every connection."""
-    servers = []
-    for _ in range(2):
-        serving = WaitressServing(App(), listener, threads=2, keepalive_idle=1.0)
-        draining = threading.Event()
-        wake_r, wake_w = os.pipe()
-        loop = threading.Thread(target=serving.serve_until, args=(draining, wake_r), daemon=True)
-        loop.start()
-        servers.append((serving, draining, wake_r, wake_w, loop))
+    loops = [
+        ServingLoop(WaitressServing(App(), listener, threads=2, keepalive_idle=1.0))
+        for _ in range(2)
+    ]
     port = listener.getsockname()[1]
 
     def get() -> tuple[int, bytes]:
@@ -194,20 +211,12 @@ def test_workers_sharing_the_listener_take_turns_and_one_drains_alone(
             client.join(20)
         assert done == [(200, b"fast 127.0.0.1")] * 40
 
-        first, draining, _, wake_w, loop = servers[0]
-        draining.set()
-        os.write(wake_w, b"x")
-        loop.join(10)
-        first.finish(5.0)
+        loops[0].end()
+        loops[0].serving.finish(5.0)
         assert [get() for _ in range(10)] == [(200, b"fast 127.0.0.1")] * 10
     finally:
-        for serving, draining, wake_r, wake_w, loop in servers:
-            draining.set()
-            os.write(wake_w, b"x")
-            loop.join(10)
-            serving.finish(1.0)
-            os.close(wake_w)
-            os.close(wake_r)
+        for loop in loops:
+            loop.close(1.0)
 
 
 def test_the_server_is_granian_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -267,10 +276,7 @@ def granian_serves_then_drains(listener: socket.socket) -> None:
 
     app = App()
     serving = GranianServing(app, listener, threads=2)
-    draining = threading.Event()
-    wake_r, wake_w = os.pipe()
-    loop = threading.Thread(target=serving.serve_until, args=(draining, wake_r), daemon=True)
-    loop.start()
+    loop = ServingLoop(serving)
     port = listener.getsockname()[1]
     assert serving.port == port
     try:
@@ -280,22 +286,11 @@ def granian_serves_then_drains(listener: socket.socket) -> None:
         assert (reply.status, reply.read()) == (200, b"fast 127.0.0.1")
         conn.close()
 
-        slow_result: list[tuple[int, bytes, str | None]] = []
-
-        def slow() -> None:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-            conn.request("GET", "/slow")
-            response = conn.getresponse()
-            slow_result.append((response.status, response.read(), response.getheader("Connection")))
-
-        slow_thread = threading.Thread(target=slow, daemon=True)
-        slow_thread.start()
+        slow_thread, slow_result = start_slow_request(port)
         assert app.in_slow.wait(10), "the slow request reached the app"
 
-        draining.set()
-        os.write(wake_w, b"x")
-        loop.join(10)
-        assert not loop.is_alive(), "the loop ended on the wake-up byte"
+        loop.end()
+        assert not loop.thread.is_alive(), "the loop ended on the wake-up byte"
         drain = threading.Thread(target=serving.finish, args=(15.0,), daemon=True)
         drain.start()
         # granian stops accepting a moment after the signal, not at once: a connection made
@@ -317,5 +312,4 @@ def granian_serves_then_drains(listener: socket.socket) -> None:
         assert not drain.is_alive()
     finally:
         app.release.set()
-        os.close(wake_w)
-        os.close(wake_r)
+        loop.close()
