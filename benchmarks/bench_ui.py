@@ -14,14 +14,11 @@ Run: .venv/bin/python benchmarks/bench_ui.py [--runs N]
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
-import termios
 import threading
 import time
 from pathlib import Path
@@ -29,7 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-SIZE = (120, 40)
+from tests.support.pty_child import spawn_on_pty  # noqa: E402
+
+SIZE = (120, 40)  # columns, rows
 INGEST_LINES = 200_000
 FLOOD_RATE = 20_000
 PRESSES = 30
@@ -54,8 +53,8 @@ def child(mode: str, report: str) -> int:
             elif mode == "flood":
                 controller.flood(FLOOD_RATE * 120, per_second=FLOOD_RATE)
 
-        def _flush(self) -> None:
-            super()._flush()
+        def _flush_events(self) -> None:
+            super()._flush_events()
             last = f"flood line {INGEST_LINES - 1}"
             if (
                 mode == "ingest"
@@ -78,24 +77,14 @@ def child(mode: str, report: str) -> int:
 class Terminal:
     def __init__(self, mode: str) -> None:
         self.report = Path(tempfile.mkstemp(prefix="bench_ui_", suffix=".txt")[1])
-        self.master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
-        env = {
-            **os.environ,
-            "TERM": "xterm-256color",
-            "COLUMNS": str(SIZE[0]),
-            "LINES": str(SIZE[1]),
-        }
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--child", mode, str(self.report)],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-            cwd=ROOT,
-            start_new_session=True,
+        self.proc, self.master = spawn_on_pty(
+            "benchmarks.bench_ui",
+            "--child",
+            mode,
+            str(self.report),
+            env={"COLUMNS": str(SIZE[0]), "LINES": str(SIZE[1])},
+            size=SIZE,
         )
-        os.close(slave)
         self.output = 0
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()

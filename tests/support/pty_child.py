@@ -20,10 +20,13 @@ def spawn_on_pty(
     env: dict[str, str] | None = None,
     unset: tuple[str, ...] = (),
     preexec_fn: Callable[[], None] | None = None,
+    size: tuple[int, int] = (80, 24),
 ) -> tuple[subprocess.Popen[bytes], int]:
-    """`python -m module args` on a 24x80 xterm pty in a session of its own: (process, master)."""
+    """`python -m module args` on an xterm pty of `size` (columns, rows) in a session of its
+    own: (process, master)."""
     master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    columns, rows = size
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     full_env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": str(ROOT), **(env or {})}
     for name in unset:
         full_env.pop(name, None)
